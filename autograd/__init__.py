@@ -1,0 +1,43 @@
+"""autograd: chainrule's scalar reverse-mode automatic differentiation engine.
+
+Every scalar is a ``Value``; each operation records itself in a computation
+graph; ``backward()`` walks the graph in reverse topological order applying
+the chain rule, with each primitive's local derivative taken from one table
+(``autograd.primitives``). Only the standard library is imported here.
+
+    >>> from autograd import Value
+    >>> a, b = Value(2.0, label='a'), Value(-3.0, label='b')
+    >>> c = a * b + b ** 2
+    >>> c.backward()
+    >>> a.grad, b.grad
+    (-3.0, -4.0)
+"""
+
+from .engine import Step, backward_steps, grad, topological_order
+from .mode import current_scope, enable_grad, is_grad_enabled, no_grad, scope
+from .numeric import asarray, data, grads
+from .primitives import PRIMITIVES, Primitive
+from .value import Value, dot, local_grads, sum
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRIMITIVES",
+    "Primitive",
+    "Step",
+    "Value",
+    "asarray",
+    "backward_steps",
+    "current_scope",
+    "data",
+    "dot",
+    "enable_grad",
+    "grad",
+    "grads",
+    "is_grad_enabled",
+    "local_grads",
+    "no_grad",
+    "scope",
+    "sum",
+    "topological_order",
+]

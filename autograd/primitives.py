@@ -1,0 +1,190 @@
+"""The table of primitives: every operation the engine can differentiate.
+
+Each row pairs a forward function on floats with its local derivatives. A rule
+``local_grads(*inputs, out)`` returns d(out)/d(input_i) for each input, given
+the inputs and the output (passing the output lets exp, tanh and sigmoid reuse
+it). Rules are pure and written with ordinary arithmetic plus the few helpers
+below, so the same rule serves two paths:
+
+* ``backward()`` calls it with floats (the fast path);
+* ``grad(..., create_graph=True)`` calls it with Values, so the derivative is
+  itself a graph that can be differentiated again.
+
+The engine applies the chain rule (``child.grad += upstream * local``); no rule
+accumulates anything. Adding an operation is adding a row. ``-``, ``/`` and
+unary minus are rows too, not composites as in micrograd (``a * b**-1``): one
+node instead of two or three, so graphs are smaller, faster and read like the
+expression that built them, and ``a / b`` rounds exactly as PyTorch's does.
+
+Derivatives at kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0 and
+leaky_relu'(0) = slope.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import ieee
+
+
+# Helpers that work on floats (IEEE semantics, never raising) and on Values
+# (building graph), so one rule serves both paths. Values provide the methods.
+def _log(x):
+    return ieee.log(x) if type(x) is float else x.log()
+
+
+def _sin(x):
+    return ieee.sin(x) if type(x) is float else x.sin()
+
+
+def _cos(x):
+    return ieee.cos(x) if type(x) is float else x.cos()
+
+
+def _div(a, b):  # a is a constant here; b is a float or a Value
+    return ieee.div(a, b) if type(b) is float else a * b**-1
+
+
+def _pow(x, y):  # in the Value path x is always a Value
+    return ieee.power(x, y) if type(x) is float else x**y
+
+
+@dataclass(frozen=True, eq=False)
+class Primitive:
+    """One row of the table.
+
+    ``name`` is the op shown on graphs (``Value._op``); ``arity`` is 1, 2 or
+    None for n-ary rows; ``domain`` gives, per input, an interval where the
+    function is smooth and well conditioned, and ``kinks`` the points to keep
+    away from (test generators and strategies draw inputs from these).
+    """
+
+    name: str
+    arity: int | None
+    forward: Callable[..., float]
+    local_grads: Callable[..., tuple]
+    domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),)
+    kinks: tuple[float, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def _relu_grads(x, out):
+    return (1.0 if x > 0.0 else 0.0,)  # relu'(0) = 0, as PyTorch
+
+
+def _abs_grads(x, out):
+    return (1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0,)  # abs'(0) = 0, as PyTorch
+
+
+def _pow_grads(x, y, out):
+    # d/dy = x**y * log(x). At x == 0 with y >= 0 that is 0 * -inf; PyTorch
+    # defines it as 0, and so do we.
+    d_dy = 0.0 if float(x) == 0.0 and y >= 0.0 else out * _log(x)
+    return (y * _pow(x, y - 1.0), d_dy)
+
+
+def _dot_forward(*values):
+    half = len(values) // 2
+    return math.fsum(map(operator.mul, values[:half], values[half:]))
+
+
+def _dot_grads(*values_and_out):
+    values = values_and_out[:-1]
+    half = len(values) // 2
+    # d(sum w_i x_i)/dw_i = x_i and d/dx_i = w_i
+    return values[half:] + values[:half]
+
+
+def _sum_forward(*values):
+    return math.fsum(values)
+
+
+def _sum_grads(*values_and_out):
+    return (1.0,) * (len(values_and_out) - 1)
+
+
+ADD = Primitive("+", 2, operator.add, lambda a, b, out: (1.0, 1.0))
+SUB = Primitive("-", 2, operator.sub, lambda a, b, out: (1.0, -1.0))
+MUL = Primitive("*", 2, operator.mul, lambda a, b, out: (b, a))
+DIV = Primitive(
+    "/", 2, ieee.div, lambda a, b, out: (_div(1.0, b), -_div(out, b)),
+    domain=((-3.0, 3.0), (0.5, 3.0)),
+)
+NEG = Primitive("neg", 1, operator.neg, lambda x, out: (-1.0,))
+POW = Primitive("**", 2, ieee.power, _pow_grads, domain=((0.2, 3.0), (-2.5, 2.5)))
+EXP = Primitive("exp", 1, ieee.exp, lambda x, out: (out,))
+LOG = Primitive("log", 1, ieee.log, lambda x, out: (_div(1.0, x),), domain=((0.1, 5.0),))
+SQRT = Primitive("sqrt", 1, ieee.sqrt, lambda x, out: (_div(0.5, out),), domain=((0.1, 5.0),))
+TANH = Primitive("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,))
+SIGMOID = Primitive("sigmoid", 1, ieee.sigmoid, lambda x, out: (out * (1.0 - out),))
+RELU = Primitive("relu", 1, lambda x: 0.0 if x <= 0.0 else x, _relu_grads, kinks=(0.0,))
+ABS = Primitive("abs", 1, abs, _abs_grads, kinks=(0.0,))
+SIN = Primitive("sin", 1, ieee.sin, lambda x, out: (_cos(x),))
+COS = Primitive("cos", 1, ieee.cos, lambda x, out: (-_sin(x),))
+# Fused n-ary rows: one node instead of a chain of binary ones. ``dot`` takes
+# its children as (w_1..w_n, x_1..x_n). Both sum with fsum, so the result does
+# not depend on the order of the terms.
+SUM = Primitive("sum", None, _sum_forward, _sum_grads)
+DOT = Primitive("dot", None, _dot_forward, _dot_grads)
+
+
+@lru_cache(maxsize=1024)
+def power_of(exponent: float) -> Primitive:
+    """The row for ``x ** exponent`` with a constant exponent (micrograd's ``**2``)."""
+
+    lowered = exponent - 1
+
+    def grads(x, out):
+        if exponent == 0:  # PyTorch: the derivative of x ** 0 is 0 everywhere
+            return (0.0,)
+        return (exponent * _pow(x, lowered),)
+
+    positive_only = exponent != int(exponent) or exponent < 0
+    return Primitive(
+        f"**{exponent}",
+        1,
+        lambda x: ieee.power(x, exponent),
+        grads,
+        domain=((0.2, 3.0),) if positive_only else ((-3.0, 3.0),),
+    )
+
+
+@lru_cache(maxsize=1024)
+def leaky_relu_of(slope: float) -> Primitive:
+    """The row for leaky_relu with the given negative slope; f'(0) = slope, as PyTorch."""
+    return Primitive(
+        "leaky_relu",
+        1,
+        lambda x: x if x > 0.0 else x * slope,
+        lambda x, out: (1.0 if x > 0.0 else slope,),
+        kinks=(0.0,),
+    )
+
+
+# The table, by name. power_of and leaky_relu_of make parametrised rows; their
+# representative rows (x ** 3, slope 0.01) stand in for them here.
+PRIMITIVES: dict[str, Primitive] = {
+    p.name: p
+    for p in (
+        ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS, SIN, COS, SUM, DOT,
+        power_of(3), power_of(-1), power_of(0.5), leaky_relu_of(0.01),
+    )
+}
+
+
+def lookup(name: str) -> Primitive | None:
+    """The row for an op name as stored in ``Value._op`` (including ``**2``)."""
+    row = PRIMITIVES.get(name)
+    if row is None and name.startswith("**"):
+        try:
+            exponent = float(name[2:])
+        except ValueError:
+            return None
+        return power_of(int(exponent) if exponent.is_integer() else exponent)
+    return row

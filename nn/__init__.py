@@ -1,0 +1,1 @@
+"""nn: neural networks built on autograd Values (modules, losses, optimizers, data, training)."""

@@ -1,0 +1,1 @@
+"""viz: computation graphs, the backward stepper, network diagrams and plots."""
