@@ -1,1 +1,36 @@
-"""viz: computation graphs, the backward stepper, network diagrams and plots."""
+"""viz: pictures of backpropagation.
+
+Computation graphs with their gradients (graphviz, rendered to SVG, PNG or
+PDF), the backward-pass stepper for Jupyter, network diagrams and matplotlib
+plots. Names are imported on first use, so ``import viz`` stays light and
+graphviz or matplotlib load only when a picture is asked for.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "draw_dot": "graph",
+    "to_svg": "graph",
+    "render": "graph",
+    "GraphvizNotFoundError": "graph",
+    "draw_network": "network",
+    "plot_history": "plots",
+    "plot_decision_boundary": "plots",
+    "step_through": "stepper",
+    "Stepper": "stepper",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'viz' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"viz.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
