@@ -14,7 +14,7 @@ demo: $(STAMP) system-deps
 	$(BIN)/python -m autograd
 
 test: $(STAMP) system-deps
-	$(BIN)/ruff check autograd nn viz tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
