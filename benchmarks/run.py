@@ -220,6 +220,11 @@ def torch_scalar_step(model, X, y):
         scores.append(x[0])
     losses = [torch.relu(1 + -yi * s) for yi, s in zip(y, scores, strict=True)]
     total = sum(losses) * (1.0 / len(losses)) + ALPHA * sum(p * p for p in params)
+    return _torch_sgd(total, params)
+
+
+def _torch_sgd(total, params) -> float:
+    """Backward from ``total`` and one SGD update of ``params``; returns the loss."""
     for p in params:
         p.grad = None
     total.backward()
@@ -249,13 +254,7 @@ def torch_tensor_step(model, X, y):
     target = torch.as_tensor(y, dtype=F64)
     params = [p for pair in model for p in pair]
     total = torch.relu(1 - target * h[:, 0]).mean() + ALPHA * sum((p * p).sum() for p in params)
-    for p in params:
-        p.grad = None
-    total.backward()
-    with torch.no_grad():
-        for p in params:
-            p -= LEARNING_RATE * p.grad
-    return total.item()
+    return _torch_sgd(total, params)
 
 
 def demo_peers(weights):
