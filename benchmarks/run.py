@@ -415,7 +415,7 @@ def held_bytes(build) -> tuple[int, int]:
 
 
 def bench_memory(X, y):
-    """name -> (bytes held, nodes) for the demo step's loss graph."""
+    """name -> (bytes held, nodes) for the demo step's loss graph and a mixed graph."""
     weights = initial_weights()
 
     def chainrule_graph():
@@ -433,9 +433,17 @@ def bench_memory(X, y):
         return sum(losses) * (1.0 / len(losses)) + reg
 
     return {
-        "chainrule": held_bytes(chainrule_graph),
-        "chainrule running micrograd's code": held_bytes(lambda: micrograd_graph(Value)),
-        "micrograd 0.1.0": held_bytes(lambda: micrograd_graph(micrograd.engine.Value)),
+        "demo graph: chainrule": held_bytes(chainrule_graph),
+        "demo graph: chainrule running micrograd's code": held_bytes(
+            lambda: micrograd_graph(Value)
+        ),
+        "demo graph: micrograd 0.1.0": held_bytes(
+            lambda: micrograd_graph(micrograd.engine.Value)
+        ),
+        "mixed graph: chainrule": held_bytes(lambda: mixed_graph(Value, 1000)[2]),
+        "mixed graph: micrograd 0.1.0": held_bytes(
+            lambda: mixed_graph(micrograd.engine.Value, 1000)[2]
+        ),
     }
 
 
@@ -511,7 +519,7 @@ def report(results, args) -> str:
     lines += [f"| {name} | {_ms(t)} | {base / t:.2f}x |" for name, t in tiny.items()]
     lines += [
         "",
-        "| memory held after backward (demo graph) | nodes | MB | bytes / node |",
+        "| memory held after backward | nodes | MB | bytes / node |",
         "|---|---:|---:|---:|",
     ]
     for name, (held, nodes) in results["memory"].items():
