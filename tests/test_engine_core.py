@@ -280,3 +280,22 @@ def test_topological_order_is_micrograds_recursive_order():
 
     assert order == build_topo(d, [], set())
     assert order[0] is a and order[-1] is d and len(order) == len(set(order))
+
+
+def test_a_graph_holds_at_most_250_bytes_per_node_after_backward():
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        x, w = Value(0.5), Value(-1.5)
+        out = x
+        for i in range(5000):  # a mix of binary nodes, constant leaves and activations
+            out = ((out * w + 0.25 * i).tanh() - x).relu() + out * 0.5
+        out.backward()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    nodes = len(topological_order(out))
+    assert held / nodes <= 250, f"{held / nodes:.0f} bytes per node over {nodes} nodes"
