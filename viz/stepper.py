@@ -278,7 +278,10 @@ notebook), or open the file written by <code>.save()</code> in a browser.</div>
 <div class="crs-order"></div></div>
 <script>(function () {{
 {js}
-chainruleStepper(document.getElementById("{id}"), {data});
+// The script's own container first: JupyterLab may show one output in several views.
+var script = document.currentScript, root = script && script.parentNode;
+if (!root || root.id !== "{id}") root = document.getElementById("{id}");
+chainruleStepper(root, {data});
 }})();</script>
 </div>
 """
