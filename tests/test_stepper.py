@@ -268,3 +268,10 @@ def test_nonfinite_gradients_are_shown_not_crashed():
     assert math.isinf(stepper.records[-1]["upstream"])
     payload = stepper._payload()
     assert payload["steps"][-1][1] == "inf"
+
+
+def test_ipython_displays_it_as_html():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    shown, _ = formatters.DisplayFormatter().format(viz.step_through(lecture_graph()))
+    assert "chainruleStepper(" in shown["text/html"]
+    assert "Stepper" in shown["text/plain"]

@@ -264,3 +264,48 @@ def test_one_output_shown_twice_drives_each_copy(tmp_path, open_page):
     views.nth(1).locator(".crs-next").click()
     assert views.nth(0).locator(".crs-count").text_content() == "step 0 / 8"
     assert views.nth(1).locator(".crs-count").text_content() == "step 1 / 8"
+
+
+def insert_as_notebook_output(page, fragment: str, trusted: bool) -> None:
+    """Puts fragment in the page as JupyterLab does: innerHTML, then (trusted) fresh scripts."""
+    page.evaluate(
+        """([html, trusted]) => {
+            const host = document.createElement("div");
+            document.body.appendChild(host);
+            host.innerHTML = html;  // scripts inserted this way do not run
+            if (!trusted) return;
+            host.querySelectorAll("script").forEach((old) => {
+                const script = document.createElement("script");
+                script.textContent = old.textContent;
+                old.parentNode.replaceChild(script, old);
+            });
+        }""",
+        [fragment, trusted],
+    )
+
+
+def test_runs_when_inserted_like_a_trusted_notebook_output(tmp_path, open_page):
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!DOCTYPE html><meta charset='utf-8'><body></body>", encoding="utf-8")
+    page = open_page(blank)
+    insert_as_notebook_output(page, viz.step_through(lecture_graph())._repr_html_(), trusted=True)
+    assert counter(page) == "step 0 / 8"
+    page.locator(".crs .crs-graph").click()
+    page.keyboard.press("ArrowRight")
+    assert counter(page) == "step 1 / 8"
+
+
+def test_untrusted_output_shows_the_finished_pass_and_says_why(tmp_path, open_page):
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!DOCTYPE html><meta charset='utf-8'><body></body>", encoding="utf-8")
+    page = open_page(blank)
+    insert_as_notebook_output(page, viz.step_through(lecture_graph())._repr_html_(), trusted=False)
+    assert page.locator(".crs-nojs").is_visible()
+    assert "trust" in page.locator(".crs-nojs").text_content()
+    root = lecture_graph()
+    root.backward()
+    expected = {
+        f"n{i}": f"grad {_style.fmt(node.grad, 4)}"
+        for i, node in enumerate(autograd.topological_order(root))
+    }
+    assert grad_texts(page) == expected
