@@ -20,8 +20,8 @@ from autograd import Value
 pytestmark = pytest.mark.graphviz
 
 
-def lecture_graph():
-    """The micrograd lecture's first example: L = (a*b + c) * f."""
+def lecture_graph(reuse_a: bool = False):
+    """The micrograd lecture's example L = (a*b + c) * f; with reuse_a, g = that, L = g + a."""
     a, b, c, f = (
         Value(2.0, label="a"),
         Value(-3.0, label="b"),
@@ -33,6 +33,9 @@ def lecture_graph():
     d = e + c
     d.label = "d"
     L = d * f
+    if reuse_a:
+        L.label = "g"
+        L = L + a
     L.label = "L"
     return L
 

@@ -11,6 +11,7 @@ page is written under /tmp for a person to look at.
 import shutil
 
 import pytest
+import test_stepper as stepper_graphs  # tests/ is on sys.path (rootdir conftest, no package)
 
 import autograd
 import viz
@@ -32,22 +33,16 @@ CHROMIUM_ARGS = [
 
 
 def lecture_graph():
-    """The micrograd lecture's first example, plus a shared operand: L = (a*b + c) * f + a."""
-    a, b, c, f = (
-        Value(2.0, label="a"),
-        Value(-3.0, label="b"),
-        Value(10.0, label="c"),
-        Value(-2.0, label="f"),
-    )
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    g = d * f
-    g.label = "g"
-    L = g + a
-    L.label = "L"
-    return L
+    """L = (a*b + c) * f + a: the micrograd lecture's example with a used twice."""
+    return stepper_graphs.lecture_graph(reuse_a=True)
+
+
+def backward_grad_texts():
+    """The grad text of each node n{i} once backward() has run."""
+    root = lecture_graph()
+    root.backward()
+    order = autograd.topological_order(root)
+    return {f"n{i}": f"grad {_style.fmt(node.grad, 4)}" for i, node in enumerate(order)}
 
 
 @pytest.fixture(scope="module")
@@ -158,13 +153,7 @@ def test_arrow_keys_step_and_end_shows_backward_gradients(saved, open_page):
     assert counter(page) == f"step 1 / {last}"
     page.keyboard.press("End")
     assert counter(page) == f"step {last} / {last}"
-    root = lecture_graph()
-    root.backward()
-    expected = {
-        f"n{i}": f"grad {_style.fmt(node.grad, 4)}"
-        for i, node in enumerate(autograd.topological_order(root))
-    }
-    assert grad_texts(page) == expected
+    assert grad_texts(page) == backward_grad_texts()
     page.screenshot(path="/tmp/chainrule_stepper_last_step.png", full_page=True)
 
 
@@ -302,10 +291,4 @@ def test_untrusted_output_shows_the_finished_pass_and_says_why(tmp_path, open_pa
     insert_as_notebook_output(page, viz.step_through(lecture_graph())._repr_html_(), trusted=False)
     assert page.locator(".crs-nojs").is_visible()
     assert "trust" in page.locator(".crs-nojs").text_content()
-    root = lecture_graph()
-    root.backward()
-    expected = {
-        f"n{i}": f"grad {_style.fmt(node.grad, 4)}"
-        for i, node in enumerate(autograd.topological_order(root))
-    }
-    assert grad_texts(page) == expected
+    assert grad_texts(page) == backward_grad_texts()
