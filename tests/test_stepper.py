@@ -278,3 +278,17 @@ def test_ipython_displays_it_as_html():
     shown, _ = formatters.DisplayFormatter().format(viz.step_through(lecture_graph()))
     assert "chainruleStepper(" in shown["text/html"]
     assert "Stepper" in shown["text/plain"]
+
+
+def test_a_lone_leaf_is_seeded_then_final():
+    stepper = viz.step_through(Value(3.0, label="w"))
+    assert [(r["name"], r["upstream"], r["contributions"]) for r in stepper.records] == [
+        ("w", 1.0, []),
+        ("w", 1.0, []),
+    ]
+    assert stepper._payload()["formulas"] == [""]
+
+
+def test_root_must_be_a_value():
+    with pytest.raises(TypeError, match="expected a Value, got float"):
+        viz.step_through(3.0)
