@@ -558,10 +558,12 @@ class _Drawing:
             '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>grad</B></TD></TR>'
             f"{rows}</TABLE>>"
         )
-        self.graph.node(
-            "legend", table, shape="box", style="rounded", color="#bbbbbb",
-            fillcolor="white", fontsize="10",
-        )
+        # rank=sink: the legend stands after the root (at the right for rankdir LR).
+        with self.graph.subgraph(name="legend_rank", graph_attr={"rank": "sink"}) as sink:
+            sink.node(
+                "legend", table, shape="box", style="rounded", color="#bbbbbb",
+                fillcolor="white", fontsize="10",
+            )
 
 
 def _op_mix(members: list[Value]) -> str:
