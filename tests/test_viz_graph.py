@@ -474,3 +474,23 @@ def test_collapse_with_names_folds_parameters_into_their_modules():
     assert in_modules == scoped + len(model.parameters())
     source = draw_dot(loss, cluster="collapse").source
     assert sum(int(n) for n in re.findall(r"</B><BR/>(\d+) nodes", source)) == scoped
+
+
+def test_nonfinite_gradients_get_their_own_colour_and_legend_row():
+    x = Value(0.0, label="x")
+    y = x.sqrt()  # d/dx sqrt(x) at 0 is inf
+    y.label = "y"
+    y.backward()
+    source = draw_dot(y).source
+    assert "grad inf" in source and "data 0.0000" in source
+    assert f'fillcolor="{S.NONFINITE_FILL}"' in node_lines(source)["n0"]
+    assert "nan / inf" in source
+
+
+@pytest.mark.graphviz
+def test_jupyter_shows_graphviz_errors_as_text_not_a_traceback():
+    graph = draw_dot(neuron_graph())
+    graph.body.append("\tthis is { not DOT\n")
+    bundle = graph._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"]
+    assert "could not lay out" in bundle["text/plain"] and "syntax error" in bundle["text/plain"]

@@ -86,6 +86,13 @@ class Digraph(graphviz.Digraph):
             return super()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
         except graphviz.ExecutableNotFound:
             return {"text/plain": f"{INSTALL_HINT}\n\nDOT source:\n{self.source}"}
+        except graphviz.CalledProcessError as error:  # dot ran and failed: say why, show the source
+            reason = error.stderr or ""
+            if isinstance(reason, bytes):
+                reason = reason.decode("utf-8", "replace")
+            reason = reason.strip()
+            return {"text/plain": f"Graphviz could not lay out this graph: {reason}\n\n"
+                                  f"DOT source:\n{self.source}"}
 
 
 def render_svg(digraph: graphviz.Graph) -> str:
