@@ -366,6 +366,8 @@ def test_max_nodes_counts_what_collapse_draws():
     assert len(boxes) < 15
     with pytest.raises(ValueError, match=f"has {len(boxes)} module boxes"):
         draw_dot(loss, cluster="collapse", depth=1, max_nodes=len(boxes) - 1)
+    with pytest.raises(ValueError, match=r"a smaller depth, such as depth=1"):
+        draw_dot(loss, cluster="collapse", max_nodes=len(boxes))
 
 
 @pytest.mark.graphviz

@@ -186,8 +186,10 @@ def draw_dot(
         raise ValueError(f"rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
     if cluster not in CLUSTER_MODES or not isinstance(cluster, (bool, str)):
         raise ValueError(f"cluster must be False, True or 'collapse', got {cluster!r}")
-    if depth is not None and (not isinstance(depth, int) or depth < 1):
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
         raise ValueError(f"depth must be a positive int or None, got {depth!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
     if not isinstance(precision, int) or precision < 0:
         raise ValueError(f"precision must be a non-negative int, got {precision!r}")
 
@@ -203,25 +205,24 @@ def draw_dot(
 
 def _too_many_message(plan: _Plan, max_nodes: int, cluster, depth) -> str:
     what = "module boxes and nodes" if cluster == "collapse" else "value nodes"
-    message = (
-        f"the graph has {plan.box_count} {what} to draw, more than max_nodes={max_nodes}. "
-        f"Options: draw_dot(root, max_nodes={plan.box_count}) to draw them all "
+    options = [
+        f"draw_dot(root, max_nodes={plan.box_count}) to draw them all "
         f"(Graphviz gets slow beyond a few thousand)"
-    )
-    if plan.scoped:
-        if cluster != "collapse":
-            message += (
-                "; cluster=True to box nodes by module (still draws every node); "
-                "cluster='collapse' to draw each module as one box"
-            )
-        message += "; depth=1 (or another small depth) to collapse whole layers"
-    else:
-        message += (
-            "; cluster='collapse' draws each module as one box, but no node of this graph "
+    ]
+    if not plan.scoped:
+        options.append(
+            "cluster='collapse' draws each module as one box, but no node of this graph "
             "was created inside a module call (nn modules or autograd.scope(...) tag them)"
         )
-    del depth
-    return message + "."
+    elif cluster != "collapse":
+        options.append("cluster=True to box nodes by module (still draws every node)")
+        options.append("cluster='collapse' to draw each module as one box (depth=1: per layer)")
+    elif depth != 1:
+        options.append("a smaller depth, such as depth=1 (one box per layer)")
+    return (
+        f"the graph has {plan.box_count} {what} to draw, more than max_nodes={max_nodes}. "
+        f"Options: {'; '.join(options)}."
+    )
 
 
 def _names_of(names) -> dict[Value, str]:
