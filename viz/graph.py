@@ -477,14 +477,20 @@ class _Drawing:
         self.scale = S.scale_of(coloured)
 
         # Nodes: drawn nodes inside their scope boxes (cluster=True) or at top level.
+        parents = {g.title.rpartition("/")[0] for g in plan.groups if g.kind == "module"}
         tree = _ScopeTree()
         for node in plan.order:
             group = owner[node]
             if group is None:
                 tree.add(_cut(plan.scope[node], plan.depth) if boxes else None, ("node", node))
             elif group.members[0] is node:
-                # A module box sits inside the boxes of its enclosing modules.
-                enclosing = group.title.rpartition("/")[0] if group.kind == "module" else ""
+                # A module box sits inside the boxes of its enclosing modules; the
+                # nodes a module makes outside its children (nn's input conversion)
+                # sit inside its own box, beside its children.
+                enclosing = ""
+                if group.kind == "module":
+                    path = group.title
+                    enclosing = path if path in parents else path.rpartition("/")[0]
                 tree.add(enclosing or None, ("group", group))
         self._emit(self.graph, tree.top, outputs, plan.label, [0])
         self._edges(plan)
