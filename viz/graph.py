@@ -4,7 +4,10 @@
 ``trace_graph`` does: each Value is a record ``label | data … | grad …`` and
 each operation a small circle between its inputs and its result. Nodes are
 coloured by the sign and size of their gradient (see ``viz._style``) and a
-legend says what the colours mean.
+legend says what the colours mean; with ``show_grad=False``, or before any
+backward (every grad 0), nothing is coloured and there is no legend. An
+unlabelled node has no empty label cell (``data … | grad …``), so the grad
+is always the last field.
 
 Node names are stable (contract 4, the stepper relies on them): the i-th node
 of ``autograd.topological_order(root)`` is ``n{i}``, its op circle
