@@ -287,7 +287,9 @@ class _Group:
 class _Plan:
     """Which node goes where: ``owner[node]`` is a _Group (collapsed) or None (drawn itself).
 
-    Also ``scope_of[node]``: the box path a drawn node sits in (for cluster=True).
+    Also ``scope[node]`` (the module path a node belongs to, named parameters
+    included) and ``label[node]`` (its own label or its name), and
+    ``box_count``, the number of boxes that will be drawn.
     """
 
     def __init__(self, order: list[Value], depth: int | None, collapse: bool, names: dict):
