@@ -56,7 +56,13 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-import graphviz
+try:
+    import graphviz
+except ImportError as error:  # a dependency of chainrule, but say what to do if it is missing
+    raise ImportError(
+        "viz needs the graphviz Python package: pip install graphviz "
+        "(rendering also needs Graphviz's dot program, see the README)"
+    ) from error
 
 from autograd import Value, topological_order
 
