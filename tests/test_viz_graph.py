@@ -528,3 +528,12 @@ def test_nn_moons_mlp_collapses_into_eight_boxes():
     boxes = [n for n in node_lines(source) if not n.endswith("op") and n != "legend"]
     assert len(boxes) == 8
     assert sorted(module_boxes(source)) == ["layers.0", "layers.1", "layers.2"]
+
+
+def test_ipython_display_without_dot_shows_text_not_a_traceback(no_dot):
+    from IPython.core.formatters import DisplayFormatter  # what Jupyter calls to show a value
+
+    data, _ = DisplayFormatter().format(draw_dot(neuron_graph()))
+    assert "image/svg+xml" not in data
+    shown = data["text/plain"]
+    assert "brew install graphviz" in shown and "digraph chainrule" in shown
