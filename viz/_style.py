@@ -20,6 +20,8 @@ import re
 FONT = "Helvetica,Arial,sans-serif"
 EDGE_COLOR = "#5b5b5b"
 OP_FILL = "#ececec"
+GROUP_FILL = "#e4e4e4"  # a box for many values: no single gradient to show
+BOX_FILLS = ("#f2f4f7", "#fbfbfb")  # cluster boxes, alternating by nesting level
 NEUTRAL_FILL = "#f7f7f7"
 NONFINITE_FILL = "#fdd835"  # nan / inf: amber, outside the red-blue scale
 DARK_TEXT = "#1a1a1a"
@@ -90,11 +92,12 @@ _RECORD_SPECIAL = re.compile(r"([{}|<>])")
 def plain_text(text) -> str:
     r"""text made safe as a quoted DOT string that Graphviz shows literally.
 
-    Backslashes are doubled (so ``\n`` or ``\N`` in a user label stays text);
-    the graphviz package then escapes the double quotes. Control characters
-    (newlines, tabs) become spaces: a label is one line.
+    Backslashes are doubled (so ``\n`` or ``\N`` in a user label stays text)
+    and ``&`` becomes ``&amp;`` (Graphviz decodes entities such as ``&lt;`` in
+    every label); the graphviz package then escapes the double quotes.
+    Control characters (newlines, tabs) become spaces: a label is one line.
     """
-    return _CONTROL.sub(" ", str(text)).replace("\\", "\\\\")
+    return _CONTROL.sub(" ", str(text)).replace("\\", "\\\\").replace("&", "&amp;")
 
 
 def record_text(text) -> str:

@@ -4,7 +4,10 @@
 ``trace_graph`` does: each Value is a record ``label | data … | grad …`` and
 each operation a small circle between its inputs and its result. Nodes are
 coloured by the sign and size of their gradient (see ``viz._style``) and a
-legend says what the colours mean.
+legend says what the colours mean; with ``show_grad=False``, or before any
+backward (every grad 0), nothing is coloured and there is no legend. An
+unlabelled node has no empty label cell (``data … | grad …``), so the grad
+is always the last field.
 
 Node names are stable (contract 4, the stepper relies on them): the i-th node
 of ``autograd.topological_order(root)`` is ``n{i}``, its op circle
@@ -35,6 +38,12 @@ module call), which gives two ways to draw a big graph:
   become one box each. The root always stays a record. A group of one node is
   drawn as the node itself.
 
+``names`` labels nodes that have no label of their own: pass a Module (its
+``named_parameters()``), a mapping name -> Value or (name, Value) pairs. A
+named parameter consumed inside the module its name points to is drawn in
+that module's box (and collapsed with it) under its short name: weight
+``layers.0.neurons.3.w.1`` shows as ``w.1`` in the box of ``neurons.3``.
+
 Rendering needs the Graphviz ``dot`` program. Without it, building the graph
 and its ``.source`` still work, rendering raises ``GraphvizNotFoundError``
 saying how to install Graphviz, and Jupyter shows the DOT source with that
@@ -44,10 +53,16 @@ message instead of a traceback.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 
-import graphviz
+try:
+    import graphviz
+except ImportError as error:  # a dependency of chainrule, but say what to do if it is missing
+    raise ImportError(
+        "viz needs the graphviz Python package: pip install graphviz "
+        "(rendering also needs Graphviz's dot program, see the README)"
+    ) from error
 
 from autograd import Value, topological_order
 
@@ -80,6 +95,13 @@ class Digraph(graphviz.Digraph):
             return super()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
         except graphviz.ExecutableNotFound:
             return {"text/plain": f"{INSTALL_HINT}\n\nDOT source:\n{self.source}"}
+        except graphviz.CalledProcessError as error:  # dot ran and failed: say why, show the source
+            reason = error.stderr or ""
+            if isinstance(reason, bytes):
+                reason = reason.decode("utf-8", "replace")
+            reason = reason.strip()
+            return {"text/plain": f"Graphviz could not lay out this graph: {reason}\n\n"
+                                  f"DOT source:\n{self.source}"}
 
 
 def render_svg(digraph: graphviz.Graph) -> str:
@@ -164,6 +186,7 @@ def draw_dot(
     cluster: bool | str = False,
     depth: int | None = None,
     legend: bool = True,
+    names=None,
 ) -> Digraph:
     """The computation graph of root as a graphviz Digraph (see the module docstring)."""
     if not isinstance(root, Value):
@@ -172,13 +195,15 @@ def draw_dot(
         raise ValueError(f"rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
     if cluster not in CLUSTER_MODES or not isinstance(cluster, (bool, str)):
         raise ValueError(f"cluster must be False, True or 'collapse', got {cluster!r}")
-    if depth is not None and (not isinstance(depth, int) or depth < 1):
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
         raise ValueError(f"depth must be a positive int or None, got {depth!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
     if not isinstance(precision, int) or precision < 0:
         raise ValueError(f"precision must be a non-negative int, got {precision!r}")
 
     order = topological_order(root)
-    plan = _Plan(order, depth if cluster else None, collapse=cluster == "collapse")
+    plan = _Plan(order, depth if cluster else None, cluster == "collapse", _names_of(names))
     if plan.box_count > max_nodes:
         raise ValueError(_too_many_message(plan, max_nodes, cluster, depth))
 
@@ -189,25 +214,65 @@ def draw_dot(
 
 def _too_many_message(plan: _Plan, max_nodes: int, cluster, depth) -> str:
     what = "module boxes and nodes" if cluster == "collapse" else "value nodes"
-    message = (
-        f"the graph has {plan.box_count} {what} to draw, more than max_nodes={max_nodes}. "
-        f"Options: draw_dot(root, max_nodes={plan.box_count}) to draw them all "
+    options = [
+        f"draw_dot(root, max_nodes={plan.box_count}) to draw them all "
         f"(Graphviz gets slow beyond a few thousand)"
-    )
-    if plan.scoped:
-        if cluster != "collapse":
-            message += (
-                "; cluster=True to box nodes by module (still draws every node); "
-                "cluster='collapse' to draw each module as one box"
-            )
-        message += "; depth=1 (or another small depth) to collapse whole layers"
-    else:
-        message += (
-            "; cluster='collapse' draws each module as one box, but no node of this graph "
+    ]
+    if not plan.scoped:
+        options.append(
+            "cluster='collapse' draws each module as one box, but no node of this graph "
             "was created inside a module call (nn modules or autograd.scope(...) tag them)"
         )
-    del depth
-    return message + "."
+    elif cluster != "collapse":
+        options.append("cluster=True to box nodes by module (still draws every node)")
+        options.append("cluster='collapse' to draw each module as one box (depth=1: per layer)")
+    elif depth != 1:
+        options.append("a smaller depth, such as depth=1 (one box per layer)")
+    return (
+        f"the graph has {plan.box_count} {what} to draw, more than max_nodes={max_nodes}. "
+        f"Options: {'; '.join(options)}."
+    )
+
+
+def _names_of(names) -> dict[Value, str]:
+    """Value -> name from a Module (its named_parameters()), a mapping or (name, Value) pairs."""
+    if names is None:
+        return {}
+    if hasattr(names, "named_parameters"):
+        pairs = names.named_parameters()
+    elif isinstance(names, Mapping):
+        pairs = names.items()
+    else:
+        pairs = names
+    found: dict[Value, str] = {}
+    for name, value in pairs:
+        if not isinstance(value, Value):
+            raise TypeError(f"names must map names to Values, got {name!r}: {type(value).__name__}")
+        found.setdefault(value, str(name))
+    return found
+
+
+def _scopes_and_labels(order: list[Value], names: dict[Value, str]):
+    """Each node's scope and label, placing named leaves in the module that owns them.
+
+    A parameter is created outside any module call (scope None), but its name
+    says where it lives: ``layers.0.neurons.3.w.1`` consumed inside scope
+    ``layers.0/neurons.3`` belongs to that scope and shows as ``w.1``.
+    """
+    scopes = {node: node.scope for node in order}
+    labels = {node: node.label or names.get(node, "") for node in order}
+    if not names:
+        return scopes, labels
+    for node in order:
+        scope = node.scope
+        if scope is None:
+            continue
+        prefix = scope.replace("/", ".") + "."
+        for child in node._prev:
+            name = names.get(child)
+            if name and not child.label and scopes[child] is None and name.startswith(prefix):
+                scopes[child], labels[child] = scope, name[len(prefix):]
+    return scopes, labels
 
 
 def _cut(scope: str | None, depth: int | None) -> str | None:
@@ -228,12 +293,15 @@ class _Group:
 class _Plan:
     """Which node goes where: ``owner[node]`` is a _Group (collapsed) or None (drawn itself).
 
-    Also ``scope_of[node]``: the box path a drawn node sits in (for cluster=True).
+    Also ``scope[node]`` (the module path a node belongs to, named parameters
+    included) and ``label[node]`` (its own label or its name), and
+    ``box_count``, the number of boxes that will be drawn.
     """
 
-    def __init__(self, order: list[Value], depth: int | None, collapse: bool):
+    def __init__(self, order: list[Value], depth: int | None, collapse: bool, names: dict):
         self.order = order
-        self.scoped = any(node.scope is not None for node in order)
+        self.scope, self.label = _scopes_and_labels(order, names)
+        self.scoped = any(scope is not None for scope in self.scope.values())
         self.owner: dict[Value, _Group | None] = dict.fromkeys(order)
         self.groups: list[_Group] = []
         if collapse and self.scoped:
@@ -246,7 +314,7 @@ class _Plan:
         modules: dict[str, _Group] = {}
         # Modules: every node made inside a module call, cut at depth.
         for node in order:
-            path = _cut(node.scope, depth)
+            path = _cut(self.scope[node], depth)
             if path is not None and node is not root:
                 if path not in modules:
                     modules[path] = _Group("module", path)
@@ -277,7 +345,7 @@ class _Plan:
         consumers: dict[Value, list] = {}
         for node in order:
             for child in node._prev:
-                if not child._prev and child.scope is None:
+                if not child._prev and self.scope[child] is None:
                     target = self.owner[node] or node
                     seen = consumers.setdefault(child, [])
                     if not any(t is target for t in seen):
@@ -313,9 +381,8 @@ class _Drawing:
         self.show_data, self.show_grad, self.precision = show_data, show_grad, precision
         self.horizontal_records = rankdir in ("LR", "RL")
         self.index = {node: i for i, node in enumerate(order)}
-        grads = [node.grad for node in order]
-        self.colour = show_grad and any(g != 0.0 for g in grads)
-        self.scale = S.scale_of(grads)
+        self.colour = False
+        self.scale = 0.0
         self.graph = Digraph(
             name="chainrule",
             graph_attr={
@@ -340,67 +407,72 @@ class _Drawing:
 
     # -- pieces --------------------------------------------------------------
 
-    def _record(self, fields: list[str]) -> str:
+    def _record(self, fields: list[str], across: bool = True) -> str:
+        """A record label: fields side by side (across) or stacked, whatever rankdir is."""
         body = " | ".join(fields)
-        return f"{{ {body} }}" if self.horizontal_records else body
+        return f"{{ {body} }}" if across == self.horizontal_records else body
 
     def _fill(self, grad: float) -> dict:
         fill = S.shade(grad, self.scale) if self.colour else S.NEUTRAL_FILL
         return {"fillcolor": fill, "fontcolor": S.text_color(fill)}
 
-    def value_node(self, target: graphviz.Digraph, node: Value) -> None:
+    def _numbers(self, values: list[Value]) -> list[str]:
+        """The data and grad fields for one value, or their ranges for several."""
+        fields = []
+        for shown, name in ((self.show_data, "data"), (self.show_grad, "grad")):
+            if shown:
+                numbers = [getattr(v, name) for v in values]
+                fields.append(f"{name} {_span(numbers, self.precision)}")
+        return fields
+
+    def value_node(self, target: graphviz.Digraph, node: Value, label: str) -> None:
         i = self.index[node]
-        fields = [S.record_text(node.label)]
-        if self.show_data:
-            fields.append(f"data {S.fmt(node.data, self.precision)}")
-        if self.show_grad:
-            fields.append(f"grad {S.fmt(node.grad, self.precision)}")
+        # An unlabelled node gets no empty label cell; its grad stays the last text.
+        fields = [S.record_text(label)] if label else []
+        fields += self._numbers([node])
         target.node(f"n{i}", graphviz.nohtml(self._record(fields)), **self._fill(node.grad))
         if node._prev:
+            name = op_name(node._op)
             target.node(
                 f"n{i}op",
-                graphviz.nohtml(S.plain_text(op_name(node._op))),
+                graphviz.nohtml(S.plain_text(name)),
                 shape="circle",
                 fillcolor=S.OP_FILL,
                 fontcolor=S.DARK_TEXT,
-                fontsize="10",
-                width="0.3",
+                fontsize="12" if len(name) <= 2 else "10",
+                width="0.36",
                 margin="0.02",
             )
 
     def group_node(self, target: graphviz.Digraph, group: _Group, outputs: list[Value]) -> None:
+        """A box for a group: its title in bold, then size, outputs, data and grad, one per line.
+
+        Not a record: Graphviz (2.43) can lose an edge between records in
+        neighbouring clusters, so group boxes use HTML-like labels.
+        """
         members = group.members
         if group.kind == "leaves":
-            title = f"{len(members)} leaves"
+            lines = [f"{len(members)} leaves"]
+            outputs = members
         elif group.kind == "ops":
-            title = f"{len(members)} operations"
+            lines = [f"{len(members)} operations", _op_mix(members)]
         else:
-            title = group.title
-        fields = [S.record_text(title)]
-        if group.kind == "module":
-            fields.append(f"{len(members)} nodes")
-        p = self.precision
-        shown = members if group.kind == "leaves" else outputs
-        if len(shown) == 1:
-            (out,) = shown
-            if self.show_data:
-                fields.append(f"data {S.fmt(out.data, p)}")
-            if self.show_grad:
-                fields.append(f"grad {S.fmt(out.grad, p)}")
-            style = self._fill(out.grad)
+            # Inside its enclosing module's box, a module shows the last part of its path.
+            lines = [group.title.rsplit("/", 1)[-1], f"{len(members)} nodes"]
+        if len(outputs) > 1 and group.kind != "leaves":
+            lines.append(f"{len(outputs)} outputs")
+        lines += self._numbers(outputs)
+        if len(outputs) == 1:
+            style = self._fill(outputs[0].grad)
         else:
-            noun = "values" if group.kind == "leaves" else f"{len(shown)} outputs"
-            if self.show_data:
-                fields.append(f"{_span('data', [n.data for n in shown], p)}")
-            if self.show_grad:
-                fields.append(f"{_span('grad', [n.grad for n in shown], p)}")
-            if group.kind != "leaves":
-                fields.insert(2 if group.kind == "module" else 1, noun)
-            style = {"fillcolor": "#e4e4e4", "fontcolor": S.DARK_TEXT}
+            style = {"fillcolor": S.GROUP_FILL, "fontcolor": S.DARK_TEXT}
+        title, *rest = (S.html_text(line) for line in lines)
         target.node(
             group.name,
-            graphviz.nohtml(self._record(fields)),
-            style="filled,bold" if group.kind == "module" else "filled,dashed",
+            f"<<B>{title}</B><BR/>{'<BR/>'.join(rest)}>",
+            shape="box",
+            style="rounded,filled,bold" if group.kind == "module" else "rounded,filled,dashed",
+            margin="0.15,0.08",
             **style,
         )
 
@@ -408,64 +480,79 @@ class _Drawing:
 
     def draw(self, plan: _Plan, boxes: bool, legend: bool) -> None:
         owner = plan.owner
-        outputs: dict[_Group, list[Value]] = {g: [] for g in plan.groups}
-        root = plan.order[-1]
-        for node in plan.order:
-            group = owner[node]
-            if group is not None and node is root:
-                outputs[group].append(node)
-        consumed_outside = set()
-        for node in plan.order:
-            for child in node._prev:
-                group = owner[child]
-                if group is not None and owner[node] is not group and child not in consumed_outside:
-                    consumed_outside.add(child)
-                    outputs[group].append(child)
-        for group in plan.groups:
-            outputs[group].sort(key=self.index.__getitem__)
+        outputs = self._group_outputs(plan)
+        # Colours are scaled to what is coloured: drawn values and one-output groups.
+        coloured = [n.grad for n in plan.order if owner[n] is None]
+        coloured += [outs[0].grad for outs in outputs.values() if len(outs) == 1]
+        self.colour = self.show_grad and any(g != 0.0 for g in coloured)
+        self.scale = S.scale_of(coloured)
 
         # Nodes: drawn nodes inside their scope boxes (cluster=True) or at top level.
+        parents = {g.title.rpartition("/")[0] for g in plan.groups if g.kind == "module"}
         tree = _ScopeTree()
         for node in plan.order:
             group = owner[node]
             if group is None:
-                path = _cut(node.scope, plan.depth) if boxes else None
-                tree.add(path, ("node", node))
+                tree.add(_cut(plan.scope[node], plan.depth) if boxes else None, ("node", node))
             elif group.members[0] is node:
-                tree.add(None, ("group", group))
-        counter = [0]
+                # A module box sits inside the boxes of its enclosing modules; the
+                # nodes a module makes outside its children (nn's input conversion)
+                # sit inside its own box, beside its children.
+                enclosing = ""
+                if group.kind == "module":
+                    path = group.title
+                    enclosing = path if path in parents else path.rpartition("/")[0]
+                tree.add(enclosing or None, ("group", group))
+        self._emit(self.graph, tree.top, outputs, plan.label, [0])
+        self._edges(plan)
+        if legend and self.colour:
+            self._legend(coloured)
 
-        def emit(target, branch):
-            for kind, item in branch.items:
-                if kind == "node":
-                    self.value_node(target, item)
-                else:
-                    self.group_node(target, item, outputs[item])
-            for name, sub in branch.children.items():
-                with target.subgraph(name=f"cluster_{counter[0]}") as box:
-                    counter[0] += 1
-                    box.attr(
-                        label=graphviz.nohtml(S.plain_text(name.rsplit("/", 1)[-1])),
-                        style="rounded,filled",
-                        fillcolor="#fbfbfb" if name.count("/") % 2 else "#f2f4f7",
-                        color="#9aa5b1",
-                        fontname=S.FONT,
-                        fontsize="11",
-                        fontcolor="#52606d",
-                        labeljust="l",
-                    )
-                    emit(box, sub)
+    def _group_outputs(self, plan: _Plan) -> dict[_Group, list[Value]]:
+        """For each group, its members used outside it (or the root), in graph order."""
+        owner = plan.owner
+        outputs: dict[_Group, list[Value]] = {g: [] for g in plan.groups}
+        used_outside = set()
+        for node in plan.order:
+            for child in node._prev:
+                group = owner[child]
+                if group is not None and owner[node] is not group:
+                    used_outside.add(child)
+        for node in plan.order:
+            group = owner[node]
+            if group is not None and (node in used_outside or node is plan.order[-1]):
+                outputs[group].append(node)
+        return outputs
 
-        emit(self.graph, tree.top)
+    def _emit(self, target, branch: _Branch, outputs, labels, counter: list[int]) -> None:
+        for kind, item in branch.items:
+            if kind == "node":
+                self.value_node(target, item, labels[item])
+            else:
+                self.group_node(target, item, outputs[item])
+        for path, sub in branch.children.items():
+            with target.subgraph(name=f"cluster_{counter[0]}") as box:
+                counter[0] += 1
+                box.attr(
+                    label=graphviz.nohtml(S.plain_text(path.rsplit("/", 1)[-1])),
+                    style="rounded,filled",
+                    fillcolor=S.BOX_FILLS[path.count("/") % 2],
+                    color="#9aa5b1",
+                    fontname=S.FONT,
+                    fontsize="11",
+                    fontcolor="#52606d",
+                    labeljust="l",
+                )
+                self._emit(box, sub, outputs, labels, counter)
 
-        # Edges: child -> op circle -> value; into and out of group boxes, deduplicated.
-        seen_group_edges: dict[tuple[str, str], int] = {}
+    def _edges(self, plan: _Plan) -> None:
+        """child -> op circle -> value; edges into and out of group boxes merged, width by count."""
+        owner = plan.owner
+        merged: dict[tuple[str, str], int] = {}
         for node in plan.order:
             group = owner[node]
             if group is None:
                 i = self.index[node]
-                if node._prev:
-                    self.graph.edge(f"n{i}op", f"n{i}")
                 head = f"n{i}op"
             else:
                 head = group.name
@@ -477,15 +564,14 @@ class _Drawing:
                 if group is None and child_group is None:
                     self.graph.edge(tail, head)
                 else:
-                    seen_group_edges[tail, head] = seen_group_edges.get((tail, head), 0) + 1
-        for (tail, head), count in seen_group_edges.items():
-            width = 0.9 + min(3.0, math.log10(count)) if count > 1 else 0.9
+                    merged[tail, head] = merged.get((tail, head), 0) + 1
+            if group is None and node._prev:
+                self.graph.edge(head, f"n{i}")
+        for (tail, head), count in merged.items():
+            width = 0.9 + min(3.0, math.log10(count))
             self.graph.edge(tail, head, penwidth=f"{width:.2f}")
 
-        if legend and self.colour:
-            self._legend([node.grad for node in plan.order])
-
-    def _legend(self, grads: Iterable[float]) -> None:
+    def _legend(self, grads: list[float]) -> None:
         nonfinite = any(not math.isfinite(g) for g in grads)
         rows = "".join(
             f'<TR><TD BGCOLOR="{fill}" WIDTH="18" HEIGHT="12"></TD>'
@@ -497,17 +583,31 @@ class _Drawing:
             '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>grad</B></TD></TR>'
             f"{rows}</TABLE>>"
         )
-        self.graph.node(
-            "legend", table, shape="box", style="rounded", color="#bbbbbb",
-            fillcolor="white", fontsize="10",
-        )
+        # rank=sink: the legend stands after the root (at the right for rankdir LR).
+        with self.graph.subgraph(name="legend_rank", graph_attr={"rank": "sink"}) as sink:
+            sink.node(
+                "legend", table, shape="box", style="rounded", color="#bbbbbb",
+                fillcolor="white", fontsize="10",
+            )
 
 
-def _span(name: str, numbers: list[float], precision: int) -> str:
-    low, high = min(numbers), max(numbers)
-    if low == high:
-        return f"{name} {S.fmt(low, precision)}"
-    return f"{name} {S.fmt(low, precision)} … {S.fmt(high, precision)}"
+def _op_mix(members: list[Value]) -> str:
+    """The three commonest ops of a stretch, such as ``× 338 · + 337 · relu 100``."""
+    counts: dict[str, int] = {}
+    for node in members:
+        counts[node._op] = counts.get(node._op, 0) + 1
+    common = sorted(counts.items(), key=lambda item: -item[1])[:3]
+    return " · ".join(f"{op_name(op)} {count}" for op, count in common)
+
+
+def _span(numbers: list[float], precision: int) -> str:
+    """One number, or the range ``low … high`` of several (``, nan`` added when some are nan)."""
+    real = [x for x in numbers if not math.isnan(x)]
+    if not real:
+        return "nan"
+    low, high = S.fmt(min(real), precision), S.fmt(max(real), precision)
+    span = low if low == high else f"{low} … {high}"
+    return span if len(real) == len(numbers) else f"{span}, nan"
 
 
 class _Branch:
