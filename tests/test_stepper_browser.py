@@ -255,40 +255,53 @@ def test_one_output_shown_twice_drives_each_copy(tmp_path, open_page):
     assert views.nth(1).locator(".crs-count").text_content() == "step 1 / 8"
 
 
-def insert_as_notebook_output(page, fragment: str, trusted: bool) -> None:
-    """Puts fragment in the page as JupyterLab does: innerHTML, then (trusted) fresh scripts."""
+def insert_as_notebook_output(page, fragment: str, scripts: str) -> None:
+    """Puts fragment in a blank page as a notebook front end does: innerHTML, then its scripts.
+
+    scripts: "in place" (JupyterLab, Notebook 7: a fresh copy replaces each
+    script), "in head" (classic Notebook's jQuery and others run a copy
+    elsewhere) or "none" (an untrusted output).
+    """
     page.evaluate(
-        """([html, trusted]) => {
+        """([html, scripts]) => {
             const host = document.createElement("div");
             document.body.appendChild(host);
             host.innerHTML = html;  // scripts inserted this way do not run
-            if (!trusted) return;
+            if (scripts === "none") return;
             host.querySelectorAll("script").forEach((old) => {
                 const script = document.createElement("script");
                 script.textContent = old.textContent;
-                old.parentNode.replaceChild(script, old);
+                if (scripts === "in place") old.parentNode.replaceChild(script, old);
+                else document.head.appendChild(script);
             });
         }""",
-        [fragment, trusted],
+        [fragment, scripts],
     )
 
 
-def test_runs_when_inserted_like_a_trusted_notebook_output(tmp_path, open_page):
+@pytest.fixture
+def blank_page(tmp_path, open_page):
     blank = tmp_path / "blank.html"
     blank.write_text("<!DOCTYPE html><meta charset='utf-8'><body></body>", encoding="utf-8")
-    page = open_page(blank)
-    insert_as_notebook_output(page, viz.step_through(lecture_graph())._repr_html_(), trusted=True)
-    assert counter(page) == "step 0 / 8"
-    page.locator(".crs .crs-graph").click()
+    return open_page(blank)
+
+
+@pytest.mark.parametrize("scripts", ["in place", "in head"])
+def test_runs_when_inserted_like_a_trusted_notebook_output(blank_page, scripts):
+    page = blank_page
+    for _ in range(2):  # two outputs, as two cells would make
+        insert_as_notebook_output(page, viz.step_through(lecture_graph())._repr_html_(), scripts)
+    first, second = page.locator(".crs").nth(0), page.locator(".crs").nth(1)
+    assert first.locator(".crs-count").text_content() == "step 0 / 8"
+    second.locator(".crs-graph").click()
     page.keyboard.press("ArrowRight")
-    assert counter(page) == "step 1 / 8"
+    assert second.locator(".crs-count").text_content() == "step 1 / 8"
+    assert first.locator(".crs-count").text_content() == "step 0 / 8"
 
 
-def test_untrusted_output_shows_only_the_note(tmp_path, open_page):
-    blank = tmp_path / "blank.html"
-    blank.write_text("<!DOCTYPE html><meta charset='utf-8'><body></body>", encoding="utf-8")
-    page = open_page(blank)
-    insert_as_notebook_output(page, viz.step_through(lecture_graph())._repr_html_(), trusted=False)
+def test_untrusted_output_shows_only_the_note(blank_page):
+    page = blank_page
+    insert_as_notebook_output(page, viz.step_through(lecture_graph())._repr_html_(), "none")
     # What JupyterLab's sanitizer also does to an untrusted output: no <style>, no <script>.
     page.evaluate("document.querySelectorAll('.crs style, .crs script').forEach((e) => e.remove())")
     shown = page.locator(".crs").inner_text()
