@@ -189,7 +189,7 @@ def test_slider_jumps_and_keys_on_it_move_one_step(saved, open_page):
 
 
 def test_play_runs_to_the_end_and_stops(tmp_path, open_page):
-    stepper = viz.step_through(Value(0.5, label="z").tanh() * 2.0)
+    stepper = viz.step_through(Value(0.5, label="z").tanh())
     page = open_page(stepper.save(tmp_path / "play.html"))
     last = len(stepper) - 1
     page.click(".crs-play")

@@ -70,12 +70,14 @@ def step_through(root, grad: float = 1.0, **draw_options) -> Stepper:
 class Stepper:
     """One backward pass as records plus one SVG; displays itself in Jupyter.
 
-    ``records``: position 0 is the seed ``{"step": 0, "node": i, "name",
-    "upstream": seed, "contributions": []}``; position k >= 1 is backward step
-    k - 1 with ``"op"``, ``"upstream"`` and ``"contributions"``, a list of
-    ``{"child", "name", "local", "added", "total"}`` where ``total`` is the
-    child's gradient after this contribution. ``names[i]`` is node i's display
-    name (node i of ``topological_order(root)``, ``n{i}`` in the SVG).
+    ``records``: one dict per position with keys ``step``, ``node`` (index),
+    ``name``, ``op``, ``upstream`` and ``contributions``. Position 0 is the
+    seed (the root, ``op`` '', ``upstream`` the seed, no contributions);
+    position k >= 1 is backward step k - 1, whose contributions are dicts
+    ``{"child", "name", "local", "added", "total"}`` in operand order, where
+    ``total`` is the child's gradient after this contribution. ``names[i]`` is
+    node i's display name (node i of ``topological_order(root)``, ``n{i}`` in
+    the SVG).
     """
 
     def __init__(self, root, grad: float = 1.0, **draw_options):
@@ -88,7 +90,7 @@ class Stepper:
             )
         order = autograd.topological_order(root)
         self.precision = draw_options.get("precision", 4)
-        self.names = [node.label or f"n{i}" for i, node in enumerate(order)]
+        self.names = [str(node.label or "") or f"n{i}" for i, node in enumerate(order)]
         with _grads_kept(order):  # backward_steps and the drawing write .grad
             self.records, totals = _records(root, order, grad, self.names)
             # Laid out with the final gradients, every grad field fits its last number.
