@@ -307,3 +307,23 @@ def test_untrusted_output_shows_only_the_note(blank_page):
     shown = page.locator(".crs").inner_text()
     assert "jupyter trust" in shown and ".save()" in shown
     assert "data" not in shown and "grad" not in shown and "Next" not in shown
+
+
+def test_three_hundred_node_graph_steps_to_backward_gradients(tmp_path, open_page):
+    build = lambda: stepper_graphs.neuron_graph(75)
+    stepper = viz.step_through(build())
+    page = open_page(stepper.save(tmp_path / "big.html"))
+    last = len(stepper) - 1
+    page.locator(".crs .crs-graph").click()
+    page.keyboard.press("End")
+    root = build()
+    root.backward()
+    order = autograd.topological_order(root)
+    expected = {f"n{i}": f"grad {_style.fmt(node.grad, 4)}" for i, node in enumerate(order)}
+    assert grad_texts(page) == expected
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    assert counter(page) == f"step 1 / {last}"
+    # tanh passed its gradient to its one input: two nodes show a gradient
+    assert list(grad_texts(page).values()).count("grad \u00b7") == len(order) - 2
+    page.screenshot(path="/tmp/chainrule_stepper_300_nodes.png")

@@ -70,11 +70,15 @@ function chainruleStepper(root, data) {
 
   function paint(i, text, fill) {
     var v = value[i];
-    if (!v) return;
+    if (!v || (v.text === text && v.fill === fill)) return; // touch the DOM only on change
+    v.text = text;
     v.grad.textContent = text;
-    if (v.shape) v.shape.style.fill = fill;
-    var ink = data.textOn[fill] || "";
-    v.texts.forEach(function (t) { t.style.fill = ink; });
+    if (v.fill !== fill) {
+      v.fill = fill;
+      if (v.shape) v.shape.style.fill = fill;
+      var ink = data.textOn[fill] || "";
+      v.texts.forEach(function (t) { t.style.fill = ink; });
+    }
   }
 
   function light(element, cls) {
@@ -136,11 +140,17 @@ function chainruleStepper(root, data) {
     position = k;
     lit.forEach(function (pair) { pair[0].classList.remove(pair[1]); });
     lit = [];
-    for (var i = 0; i < value.length; i++) paint(i, data.blank, data.unreached);
+    // Each node's state after step k, worked out first and painted once.
+    var text = [], fill = [];
+    var set = function (i, number, colour) { text[i] = data.prefix + number; fill[i] = colour; };
     for (var s = 0; s <= k; s++) {
       var step = data.steps[s];
-      paint(step[0], data.prefix + step[1], step[2]);
-      step[3].forEach(function (c) { paint(c[0], data.prefix + c[3], c[4]); });
+      set(step[0], step[1], step[2]);
+      step[3].forEach(function (c) { set(c[0], c[3], c[4]); });
+    }
+    for (var i = 0; i < value.length; i++) {
+      if (text[i] === undefined) paint(i, data.blank, data.unreached);
+      else paint(i, text[i], fill[i]);
     }
     var current = data.steps[k], node = current[0];
     if (value[node]) light(value[node].g, "crs-current");
