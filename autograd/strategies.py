@@ -335,6 +335,10 @@ def expressions(
     names = _variable_names(variables)
     count = names if isinstance(names, int) else len(names)
     ops = _canonical_ops(ops)
+    # Binary ops are drawn three times as often as their share of ops (the
+    # repeats come last, so shrinking still prefers the first op given): trees
+    # then branch and mix variables instead of being chains of functions.
+    ops_drawn = st.sampled_from(ops + tuple(op for op in ops if op in BINARY) * 2)
     # Inputs shrink towards 1.0, inside every domain and away from every kink.
     inputs = reals(1.0 - INPUT_HIGH, 1.0 - INPUT_LOW).map(lambda t: 1.0 - t)
 
@@ -351,15 +355,17 @@ def expressions(
             return Node("const", (), number), number
 
         def subtree(depth: int, root: bool = False) -> tuple[Node, float]:
-            # A leaf about a third of the time below the root; 0 shrinks to a leaf.
-            if depth == 0 or (not root and draw(st.integers(0, 2)) == 0):
+            # A leaf about a quarter of the time below the root; 0 shrinks to a leaf.
+            if depth == 0 or (not root and draw(st.integers(0, 3)) == 0):
                 return variable()
-            op = draw(st.sampled_from(ops))
+            op = draw(ops_drawn)
             if op in BINARY:
                 # At most one side is a constant, so every op depends on a variable.
-                constant_side = draw(st.integers(0, 2))  # 0 none, 1 right, 2 left
-                left = constant() if constant_side == 2 else subtree(depth - 1)
-                right = constant() if constant_side == 1 else subtree(depth - 1)
+                constant_side = draw(st.integers(0, 3))  # 0 or 1 none, 2 right, 3 left
+                if op == "**" and constant_side == 2:
+                    constant_side = 0  # x ** 2 is the power row '**2', not '**'
+                left = constant() if constant_side == 3 else subtree(depth - 1)
+                right = constant() if constant_side == 2 else subtree(depth - 1)
                 return _node(op, [left, right])
             argument = subtree(depth - 1)
             if op == "leaky_relu":
