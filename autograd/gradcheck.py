@@ -180,11 +180,20 @@ def _output(f: Callable, point: Sequence[float]) -> float:
 
 
 def _gradient(f: Callable, point: Sequence[float]) -> tuple[float, list[float]]:
-    """f's value and its gradient by backward() (the fast path users run)."""
+    """f's value and its gradient by backward() (the fast path users run).
+
+    The ``.grad`` of every other node, such as the parameters f closes over,
+    is put back as it was.
+    """
     leaves = _leaves(point)
     out = _evaluate(f, leaves)
+    nodes = topological_order(out)
+    before = [node.grad for node in nodes]
     out.backward()
-    return out.data, [leaf.grad for leaf in leaves]
+    gradient = [leaf.grad for leaf in leaves]
+    for node, kept in zip(nodes, before, strict=True):
+        node.grad = kept
+    return out.data, gradient
 
 
 def _shifted(point: Sequence[float], index: int, delta: float) -> list[float]:
