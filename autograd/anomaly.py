@@ -74,6 +74,21 @@ def _user_frames(limit: int = SITE_FRAMES) -> tuple[tuple[str, int, str], ...]:
     return tuple(frames)
 
 
+def _node_in_backward():
+    """The node whose local gradient backward is building right now (create_graph), or None.
+
+    Looked up on the stack only when an error is reported, so it costs nothing
+    per operation.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_chain_rule" and code.co_filename.startswith(_PACKAGE_DIR):
+            return frame.f_locals.get("node")
+        frame = frame.f_back
+    return None
+
+
 def _is_finite(x) -> bool:
     return math.isfinite(float(x))
 
@@ -157,6 +172,16 @@ class AnomalyChecker:
                 lines.append(f"    called from {filename}:{lineno} in {function}")
         else:
             lines.append("  node created outside detect_anomaly(), so its place is unknown")
+        differentiated = _node_in_backward() if phase == "forward" else None
+        if differentiated is not None:
+            lines.append(
+                f"  while backward (create_graph=True) built the local gradient of "
+                f"{_describe_call(differentiated._op, differentiated._prev)} = "
+                f"{differentiated.data}, label {_name(differentiated)}"
+            )
+            where = self.site_of(differentiated)
+            if where:
+                lines.append(f"    which was created at {where[0][0]}:{where[0][1]}")
         return AnomalyError(
             "\n".join(lines),
             op=op,
