@@ -143,18 +143,27 @@ class Module:
     """
 
     training = True
-
-    def parameters(self) -> list[Value]:
-        """Every trainable Value of the module (micrograd's base returns none)."""
-        return []
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """(dotted name, Value) for each parameter, in ``parameters()`` order."""
-        return [(str(i), p) for i, p in enumerate(self.parameters())]
+    _children_attribute: str | None = None  # the list of submodules: "neurons", "layers"
 
     def children(self) -> list[Module]:
         """The direct submodules."""
-        return []
+        if self._children_attribute is None:
+            return []
+        return list(getattr(self, self._children_attribute))
+
+    def parameters(self) -> list[Value]:
+        """Every trainable Value of the module (micrograd's base module has none)."""
+        return [p for child in self.children() for p in child.parameters()]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(dotted name, Value) for each parameter, in ``parameters()`` order."""
+        if self._children_attribute is None:
+            return [(str(i), p) for i, p in enumerate(self.parameters())]
+        return [
+            (f"{self._children_attribute}.{i}.{name}", p)
+            for i, child in enumerate(self.children())
+            for name, p in child.named_parameters()
+        ]
 
     def zero_grad(self) -> None:
         """Sets the gradient of every parameter to 0.0."""
@@ -294,6 +303,8 @@ def _draw_weights(init: str, fan_in: int, fan_out: int, rng) -> list[float]:
 class Layer(Module):
     """``nout`` neurons reading the same inputs; returns a Value when ``nout == 1``, else a list."""
 
+    _children_attribute = "neurons"
+
     def __init__(self, nin: int, nout: int, **kwargs):
         self.nin = _check_size(nin, "Layer's nin")
         self.nout = _check_size(nout, "Layer's nout")
@@ -317,19 +328,6 @@ class Layer(Module):
                 _exit_scope(token)
         return out[0] if len(out) == 1 else out
 
-    def children(self) -> list[Module]:
-        return list(self.neurons)
-
-    def parameters(self) -> list[Value]:
-        return [p for n in self.neurons for p in n.parameters()]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [
-            (f"neurons.{j}.{name}", p)
-            for j, n in enumerate(self.neurons)
-            for name, p in n.named_parameters()
-        ]
-
     def architecture(self) -> dict:
         return {"type": "Layer", "nin": self.nin, "nout": self.nout, "activation": self.activation}
 
@@ -345,6 +343,8 @@ class MLP(Module):
     each hidden output in training mode (inverted dropout: kept outputs are
     scaled by 1 / (1 - p), so evaluation needs no rescaling).
     """
+
+    _children_attribute = "layers"
 
     def __init__(
         self,
@@ -402,19 +402,6 @@ class MLP(Module):
         outputs = hidden if isinstance(hidden, list) else [hidden]
         dropped = [h * keep if self._rng.random() >= self.dropout else Value(0.0) for h in outputs]
         return dropped if isinstance(hidden, list) else dropped[0]
-
-    def children(self) -> list[Module]:
-        return list(self.layers)
-
-    def parameters(self) -> list[Value]:
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [
-            (f"layers.{i}.{name}", p)
-            for i, layer in enumerate(self.layers)
-            for name, p in layer.named_parameters()
-        ]
 
     def architecture(self) -> dict:
         return {

@@ -132,34 +132,28 @@ def test_ctrl_c_returns_history_so_far_and_model_stays_usable():
     assert np.isfinite(model([0.1, 0.2]).data)
 
 
-def test_regression_reports_r2_and_classification_cross_entropy_accuracy():
+def standardized_house_prices():
     X, y = data.house_prices(60, seed=1)
-    X, _, _ = data.standardize(X)
-    y = (y - y.mean()) / y.std()
-    history = fit(
-        MLP(2, [8, 1], seed=1),
-        X,
-        y,
-        loss="mse",
-        optimizer="adam",
-        lr=0.05,
-        epochs=60,
-        progress=False,
-    )
-    assert history.metric_name == "r2" and history.metric[-1] > 0.8
+    return data.standardize(X)[0], (y - y.mean()) / y.std()
+
+
+def standardized_blobs():
     X, y = data.blobs(60, centers=3, seed=2)
-    X, _, _ = data.standardize(X)
-    history = fit(
-        MLP(2, [8, 3], seed=2),
-        X,
-        y,
-        loss="cross_entropy",
-        optimizer="adam",
-        lr=0.05,
-        epochs=30,
-        progress=False,
-    )
-    assert history.metric_name == "accuracy" and history.metric[-1] > 0.9
+    return data.standardize(X)[0], y
+
+
+@pytest.mark.parametrize(
+    ("make_data", "loss", "nout", "metric_name", "least"),
+    [
+        (standardized_house_prices, "mse", 1, "r2", 0.8),
+        (standardized_blobs, "cross_entropy", 3, "accuracy", 0.9),
+    ],
+)
+def test_metric_follows_the_loss_and_training_reaches_it(make_data, loss, nout, metric_name, least):
+    X, y = make_data()
+    model = MLP(2, [8, nout], seed=1)
+    history = fit(model, X, y, loss=loss, optimizer="adam", lr=0.05, epochs=40, progress=False)
+    assert history.metric_name == metric_name and history.metric[-1] > least
 
 
 def test_fit_restores_the_model_mode_and_trains_with_dropout():
