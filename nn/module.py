@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import autograd
 from autograd import Value
@@ -61,10 +61,15 @@ _current_mode = _mode.current
 _inner_modes: dict = {}
 
 
+# The key below holds every field of a Mode other than anomaly; should Mode
+# gain fields, nn stops caching rather than mix modes up.
+_CACHEABLE = [f.name for f in fields(_mode.Mode)] == ["recording", "scope", "anomaly"]
+
+
 def _enter_scope(name: str):
     """Opens scope ``name`` inside the current one; returns the token for ``_exit_scope``."""
     outer = _current_mode.get()
-    if outer.anomaly is not None:
+    if outer.anomaly is not None or not _CACHEABLE:
         return _current_mode.set(replace(outer, scope=_join(outer.scope, name)))
     key = (outer.recording, outer.scope, name)
     inner = _inner_modes.get(key)
