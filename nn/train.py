@@ -37,6 +37,7 @@ Decisions where the spec is silent, documented here:
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import numbers
 import time
@@ -288,21 +289,20 @@ def _check_finite(value: Value, epoch: int, step: int, lr: float) -> None:
 
 
 def _progress_bar(epochs: int, enabled: bool):
-    """A tqdm bar over epochs (a widget in Jupyter, text in a terminal), or None."""
+    """A tqdm bar over epochs (a Jupyter widget with ipywidgets installed, else text), or None."""
     if not enabled:
         return None
     try:
-        from tqdm.auto import tqdm
+        if importlib.util.find_spec("ipywidgets") is None:
+            # Without ipywidgets tqdm.auto warns in Jupyter; the text bar works everywhere.
+            from tqdm.std import tqdm
+        else:
+            from tqdm.auto import tqdm
     except ImportError:
         raise ImportError(
             "the progress bar needs tqdm: pip install tqdm (or pass progress=False)"
         ) from None
-    try:
-        return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
-    except ImportError:  # Jupyter without ipywidgets: the text bar works there too
-        from tqdm.std import tqdm as text_tqdm
-
-        return text_tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
+    return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
 
 
 # -- argument checks --------------------------------------------------------------------------

@@ -191,3 +191,21 @@ def test_history_as_dict_has_one_row_per_epoch():
     ).as_dict()
     assert list(columns) == ["epoch", "loss", "metric", "val_loss", "val_metric", "seconds"]
     assert all(len(column) == 3 for column in columns.values())
+
+
+def test_progress_bar_works_in_a_jupyter_kernel():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.v4.new_notebook()
+    source = (
+        "import nn\n"
+        "X, y = nn.data.moons(20, seed=0)\n"
+        "print(nn.fit(nn.MLP(2, [4, 1], seed=0), X, y, loss='hinge', epochs=3))"
+    )
+    notebook.cells = [nbformat.v4.new_code_cell(source)]
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    outputs = notebook.cells[0].outputs
+    shown = "".join(o.get("text", "") for o in outputs) + str([o.get("data") for o in outputs])
+    assert "History(3 epochs" in shown
+    assert "3/3" in shown
+    assert "Warning" not in shown and all(o.output_type != "error" for o in outputs)
