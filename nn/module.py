@@ -113,9 +113,11 @@ def _check_choice(value, choices, what: str) -> str:
 
 def _as_inputs(x, nin: int, who: str) -> list:
     """x as a list of Values of length ``nin``; a bare number or Value is accepted when nin == 1."""
-    if isinstance(x, (Value, numbers.Real)):
+    if type(x) is list:
+        pass
+    elif isinstance(x, (Value, numbers.Real)):
         x = [x]
-    elif not isinstance(x, (list, tuple)):
+    elif not isinstance(x, tuple):
         try:
             x = list(x)  # numpy rows, generators
         except TypeError:

@@ -218,7 +218,7 @@ def fit(
             if metric_fn is not None:
                 history.metric.append(metric_fn(outputs, targets))
             if X_val is not None:
-                val_loss, val_metric = evaluate(model, rows_val, y_val, loss_fn, metric_fn)
+                val_loss, val_metric = _evaluate(model, rows_val, y_val, loss_fn, metric_fn)
                 history.val_loss.append(val_loss)
                 if metric_fn is not None:
                     history.val_metric.append(val_metric)
@@ -251,7 +251,21 @@ def fit(
     return history
 
 
-def evaluate(model, rows, targets, loss_fn, metric_fn=None) -> tuple[float, float | None]:
+def evaluate(model, X, y, loss="mse", metric=None) -> dict[str, float]:
+    """{"loss": mean loss, <metric name>: metric} on (X, y), under no_grad in eval mode.
+
+    ``loss`` and ``metric`` are read as by ``fit`` (the metric follows the loss by default).
+    """
+    loss_name, loss_fn = _loss(loss)
+    metric_name, metric_fn = _metric(metric, loss_name)
+    X, y = _arrays(X, y, "X", "y")
+    if loss_name == "hinge":
+        y = _signed(y)
+    value, measured = _evaluate(model, X.tolist(), y, loss_fn, metric_fn)
+    return {"loss": value} if metric_fn is None else {"loss": value, metric_name: measured}
+
+
+def _evaluate(model, rows, targets, loss_fn, metric_fn=None) -> tuple[float, float | None]:
     """(mean loss, metric) of the model on rows, under no_grad and in eval mode."""
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):

@@ -85,6 +85,22 @@ def test_early_stopping_stops_and_restores_the_best_parameters():
     assert model.state_dict() == states[best - 1]
 
 
+def test_evaluate_reports_loss_and_metric_without_changing_the_model():
+    X, y = data.moons(30, seed=12)
+    model = moons_model()
+    fit(model, X, y, loss="hinge", lr=0.2, epochs=20, progress=False)
+    before = model.state_dict()
+    scores = nn.evaluate(model, X, y, loss="hinge")
+    assert list(scores) == ["loss", "accuracy"]
+    expected = nn.hinge_loss([model(list(row)) for row in X], y * 2 - 1).data
+    assert scores["loss"] == pytest.approx(expected)
+    right = sum(
+        (model(list(row)).data > 0) == (label == 1) for row, label in zip(X, y, strict=True)
+    )
+    assert scores["accuracy"] == right / len(y)
+    assert model.state_dict() == before
+
+
 def test_callback_returning_true_stops_training():
     X, y = data.moons(20, seed=6)
     seen = []
