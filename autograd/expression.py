@@ -223,7 +223,8 @@ def parse(source: str) -> Expression:
         column = f" at column {error.offset}" if error.offset else ""
         # the first clause only: the message for a 5000-digit literal goes on and on
         reason = error.msg.split(";")[0].split(" - ")[0]
-        raise ExpressionError(f"invalid syntax{column}: {reason}") from None
+        detail = "" if reason == "invalid syntax" else f": {reason}"
+        raise ExpressionError(f"invalid syntax{column}{detail}") from None
     except ValueError as error:  # e.g. a null byte, on some Python versions
         raise ExpressionError(f"invalid expression: {error}") from None
     except (RecursionError, MemoryError):
