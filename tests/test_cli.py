@@ -22,9 +22,10 @@ def run(capsys, *argv):
 def assert_usage_error(status, out, err, reason):
     assert status == 2
     assert err.startswith("usage: chainrule")
-    assert reason in err
     assert "Traceback" not in err + out
-    assert len(err.strip().splitlines()) == 2  # the usage line and a one-line reason
+    last = err.strip().splitlines()[-1]  # the reason: one line after the usage
+    assert last.startswith("chainrule ") and ": error: " in last
+    assert reason in last
 
 
 def test_help_lists_every_command(capsys):

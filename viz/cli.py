@@ -279,23 +279,22 @@ def _hidden_sizes(text: str) -> list[int]:
 
 def _load_dataset(args):
     """(X, y, name) for --dataset: a built-in generator or a CSV file."""
-    from nn import data
-
     source = args.dataset
-    if source in DATASETS:
-        if args.target is not None:
-            raise UsageError("--target is for CSV files; built-in data sets know their target")
-        make = getattr(data, source)
-        if source == "xor":
-            return (*make(), source)
-        return (*make(n=args.samples, seed=args.seed), source)
     path = Path(source)
-    if path.suffix.lower() != ".csv" and not path.exists():
+    if source not in DATASETS and path.suffix.lower() != ".csv" and not path.exists():
         raise UsageError(
             f"unknown dataset {source!r}: expected one of {', '.join(DATASETS)} or a CSV file"
         )
-    if not path.is_file():
+    if source in DATASETS and args.target is not None:
+        raise UsageError("--target is for CSV files; built-in data sets know their target")
+    if source not in DATASETS and not path.is_file():
         raise UsageError(f"no such CSV file: {source}")
+    from nn import data
+
+    if source == "xor":
+        return (*data.xor(), source)
+    if source in DATASETS:
+        return (*getattr(data, source)(n=args.samples, seed=args.seed), source)
     try:
         X, y = data.load_csv(path, target=args.target)
     except (ValueError, KeyError) as error:
