@@ -20,6 +20,8 @@ import re
 FONT = "Helvetica,Arial,sans-serif"
 EDGE_COLOR = "#5b5b5b"
 OP_FILL = "#ececec"
+GROUP_FILL = "#e4e4e4"  # a box for many values: no single gradient to show
+BOX_FILLS = ("#f2f4f7", "#fbfbfb")  # cluster boxes, alternating by nesting level
 NEUTRAL_FILL = "#f7f7f7"
 NONFINITE_FILL = "#fdd835"  # nan / inf: amber, outside the red-blue scale
 DARK_TEXT = "#1a1a1a"

@@ -44,7 +44,6 @@ message instead of a traceback.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from pathlib import Path
 
 import graphviz
@@ -313,9 +312,8 @@ class _Drawing:
         self.show_data, self.show_grad, self.precision = show_data, show_grad, precision
         self.horizontal_records = rankdir in ("LR", "RL")
         self.index = {node: i for i, node in enumerate(order)}
-        grads = [node.grad for node in order]
-        self.colour = show_grad and any(g != 0.0 for g in grads)
-        self.scale = S.scale_of(grads)
+        self.colour = False
+        self.scale = 0.0
         self.graph = Digraph(
             name="chainrule",
             graph_attr={
@@ -340,66 +338,65 @@ class _Drawing:
 
     # -- pieces --------------------------------------------------------------
 
-    def _record(self, fields: list[str]) -> str:
+    def _record(self, fields: list[str], across: bool = True) -> str:
+        """A record label: fields side by side (across) or stacked, whatever rankdir is."""
         body = " | ".join(fields)
-        return f"{{ {body} }}" if self.horizontal_records else body
+        return f"{{ {body} }}" if across == self.horizontal_records else body
 
     def _fill(self, grad: float) -> dict:
         fill = S.shade(grad, self.scale) if self.colour else S.NEUTRAL_FILL
         return {"fillcolor": fill, "fontcolor": S.text_color(fill)}
 
+    def _numbers(self, values: list[Value]) -> list[str]:
+        """The data and grad fields for one value, or their ranges for several."""
+        fields = []
+        for shown, name in ((self.show_data, "data"), (self.show_grad, "grad")):
+            if shown:
+                numbers = [getattr(v, name) for v in values]
+                fields.append(f"{name} {_span(numbers, self.precision)}")
+        return fields
+
     def value_node(self, target: graphviz.Digraph, node: Value) -> None:
         i = self.index[node]
-        fields = [S.record_text(node.label)]
-        if self.show_data:
-            fields.append(f"data {S.fmt(node.data, self.precision)}")
-        if self.show_grad:
-            fields.append(f"grad {S.fmt(node.grad, self.precision)}")
+        # An unlabelled node gets no empty label cell; its grad stays the last text.
+        fields = [S.record_text(node.label)] if node.label else []
+        fields += self._numbers([node])
         target.node(f"n{i}", graphviz.nohtml(self._record(fields)), **self._fill(node.grad))
         if node._prev:
+            name = op_name(node._op)
             target.node(
                 f"n{i}op",
-                graphviz.nohtml(S.plain_text(op_name(node._op))),
+                graphviz.nohtml(S.plain_text(name)),
                 shape="circle",
                 fillcolor=S.OP_FILL,
                 fontcolor=S.DARK_TEXT,
-                fontsize="10",
-                width="0.3",
+                fontsize="12" if len(name) <= 2 else "10",
+                width="0.36",
                 margin="0.02",
             )
 
     def group_node(self, target: graphviz.Digraph, group: _Group, outputs: list[Value]) -> None:
+        """A box for a group: stacked fields (title, size, outputs, data, grad)."""
         members = group.members
         if group.kind == "leaves":
-            title = f"{len(members)} leaves"
+            fields = [f"{len(members)} leaves"]
+            outputs = members
         elif group.kind == "ops":
-            title = f"{len(members)} operations"
+            fields = [f"{len(members)} operations", S.record_text(_op_mix(members))]
         else:
-            title = group.title
-        fields = [S.record_text(title)]
-        if group.kind == "module":
-            fields.append(f"{len(members)} nodes")
-        p = self.precision
-        shown = members if group.kind == "leaves" else outputs
-        if len(shown) == 1:
-            (out,) = shown
-            if self.show_data:
-                fields.append(f"data {S.fmt(out.data, p)}")
-            if self.show_grad:
-                fields.append(f"grad {S.fmt(out.grad, p)}")
-            style = self._fill(out.grad)
+            # Inside its enclosing module's box, a module shows the last part of its path.
+            name = group.title.rsplit("/", 1)[-1]
+            fields = [S.record_text(name), f"{len(members)} nodes"]
+        if len(outputs) > 1 and group.kind != "leaves":
+            fields.append(f"{len(outputs)} outputs")
+        fields += self._numbers(outputs)
+        if len(outputs) == 1:
+            style = self._fill(outputs[0].grad)
         else:
-            noun = "values" if group.kind == "leaves" else f"{len(shown)} outputs"
-            if self.show_data:
-                fields.append(f"{_span('data', [n.data for n in shown], p)}")
-            if self.show_grad:
-                fields.append(f"{_span('grad', [n.grad for n in shown], p)}")
-            if group.kind != "leaves":
-                fields.insert(2 if group.kind == "module" else 1, noun)
-            style = {"fillcolor": "#e4e4e4", "fontcolor": S.DARK_TEXT}
+            style = {"fillcolor": S.GROUP_FILL, "fontcolor": S.DARK_TEXT}
         target.node(
             group.name,
-            graphviz.nohtml(self._record(fields)),
+            graphviz.nohtml(self._record(fields, across=False)),
             style="filled,bold" if group.kind == "module" else "filled,dashed",
             **style,
         )
@@ -408,64 +405,73 @@ class _Drawing:
 
     def draw(self, plan: _Plan, boxes: bool, legend: bool) -> None:
         owner = plan.owner
-        outputs: dict[_Group, list[Value]] = {g: [] for g in plan.groups}
-        root = plan.order[-1]
-        for node in plan.order:
-            group = owner[node]
-            if group is not None and node is root:
-                outputs[group].append(node)
-        consumed_outside = set()
-        for node in plan.order:
-            for child in node._prev:
-                group = owner[child]
-                if group is not None and owner[node] is not group and child not in consumed_outside:
-                    consumed_outside.add(child)
-                    outputs[group].append(child)
-        for group in plan.groups:
-            outputs[group].sort(key=self.index.__getitem__)
+        outputs = self._group_outputs(plan)
+        # Colours are scaled to what is coloured: drawn values and one-output groups.
+        coloured = [n.grad for n in plan.order if owner[n] is None]
+        coloured += [outs[0].grad for outs in outputs.values() if len(outs) == 1]
+        self.colour = self.show_grad and any(g != 0.0 for g in coloured)
+        self.scale = S.scale_of(coloured)
 
         # Nodes: drawn nodes inside their scope boxes (cluster=True) or at top level.
         tree = _ScopeTree()
         for node in plan.order:
             group = owner[node]
             if group is None:
-                path = _cut(node.scope, plan.depth) if boxes else None
-                tree.add(path, ("node", node))
+                tree.add(_cut(node.scope, plan.depth) if boxes else None, ("node", node))
             elif group.members[0] is node:
-                tree.add(None, ("group", group))
-        counter = [0]
+                # A module box sits inside the boxes of its enclosing modules.
+                enclosing = group.title.rpartition("/")[0] if group.kind == "module" else ""
+                tree.add(enclosing or None, ("group", group))
+        self._emit(self.graph, tree.top, outputs, [0])
+        self._edges(plan)
+        if legend and self.colour:
+            self._legend(coloured)
 
-        def emit(target, branch):
-            for kind, item in branch.items:
-                if kind == "node":
-                    self.value_node(target, item)
-                else:
-                    self.group_node(target, item, outputs[item])
-            for name, sub in branch.children.items():
-                with target.subgraph(name=f"cluster_{counter[0]}") as box:
-                    counter[0] += 1
-                    box.attr(
-                        label=graphviz.nohtml(S.plain_text(name.rsplit("/", 1)[-1])),
-                        style="rounded,filled",
-                        fillcolor="#fbfbfb" if name.count("/") % 2 else "#f2f4f7",
-                        color="#9aa5b1",
-                        fontname=S.FONT,
-                        fontsize="11",
-                        fontcolor="#52606d",
-                        labeljust="l",
-                    )
-                    emit(box, sub)
+    def _group_outputs(self, plan: _Plan) -> dict[_Group, list[Value]]:
+        """For each group, its members used outside it (or the root), in graph order."""
+        owner = plan.owner
+        outputs: dict[_Group, list[Value]] = {g: [] for g in plan.groups}
+        used_outside = set()
+        for node in plan.order:
+            for child in node._prev:
+                group = owner[child]
+                if group is not None and owner[node] is not group:
+                    used_outside.add(child)
+        for node in plan.order:
+            group = owner[node]
+            if group is not None and (node in used_outside or node is plan.order[-1]):
+                outputs[group].append(node)
+        return outputs
 
-        emit(self.graph, tree.top)
+    def _emit(self, target, branch: _Branch, outputs, counter: list[int]) -> None:
+        for kind, item in branch.items:
+            if kind == "node":
+                self.value_node(target, item)
+            else:
+                self.group_node(target, item, outputs[item])
+        for path, sub in branch.children.items():
+            with target.subgraph(name=f"cluster_{counter[0]}") as box:
+                counter[0] += 1
+                box.attr(
+                    label=graphviz.nohtml(S.plain_text(path.rsplit("/", 1)[-1])),
+                    style="rounded,filled",
+                    fillcolor=S.BOX_FILLS[path.count("/") % 2],
+                    color="#9aa5b1",
+                    fontname=S.FONT,
+                    fontsize="11",
+                    fontcolor="#52606d",
+                    labeljust="l",
+                )
+                self._emit(box, sub, outputs, counter)
 
-        # Edges: child -> op circle -> value; into and out of group boxes, deduplicated.
-        seen_group_edges: dict[tuple[str, str], int] = {}
+    def _edges(self, plan: _Plan) -> None:
+        """child -> op circle -> value; edges into and out of group boxes merged, width by count."""
+        owner = plan.owner
+        merged: dict[tuple[str, str], int] = {}
         for node in plan.order:
             group = owner[node]
             if group is None:
                 i = self.index[node]
-                if node._prev:
-                    self.graph.edge(f"n{i}op", f"n{i}")
                 head = f"n{i}op"
             else:
                 head = group.name
@@ -477,15 +483,14 @@ class _Drawing:
                 if group is None and child_group is None:
                     self.graph.edge(tail, head)
                 else:
-                    seen_group_edges[tail, head] = seen_group_edges.get((tail, head), 0) + 1
-        for (tail, head), count in seen_group_edges.items():
-            width = 0.9 + min(3.0, math.log10(count)) if count > 1 else 0.9
+                    merged[tail, head] = merged.get((tail, head), 0) + 1
+            if group is None and node._prev:
+                self.graph.edge(head, f"n{i}")
+        for (tail, head), count in merged.items():
+            width = 0.9 + min(3.0, math.log10(count))
             self.graph.edge(tail, head, penwidth=f"{width:.2f}")
 
-        if legend and self.colour:
-            self._legend([node.grad for node in plan.order])
-
-    def _legend(self, grads: Iterable[float]) -> None:
+    def _legend(self, grads: list[float]) -> None:
         nonfinite = any(not math.isfinite(g) for g in grads)
         rows = "".join(
             f'<TR><TD BGCOLOR="{fill}" WIDTH="18" HEIGHT="12"></TD>'
@@ -503,11 +508,23 @@ class _Drawing:
         )
 
 
-def _span(name: str, numbers: list[float], precision: int) -> str:
-    low, high = min(numbers), max(numbers)
-    if low == high:
-        return f"{name} {S.fmt(low, precision)}"
-    return f"{name} {S.fmt(low, precision)} … {S.fmt(high, precision)}"
+def _op_mix(members: list[Value]) -> str:
+    """The three commonest ops of a stretch, such as ``× 338 · + 337 · relu 100``."""
+    counts: dict[str, int] = {}
+    for node in members:
+        counts[node._op] = counts.get(node._op, 0) + 1
+    common = sorted(counts.items(), key=lambda item: -item[1])[:3]
+    return " · ".join(f"{op_name(op)} {count}" for op, count in common)
+
+
+def _span(numbers: list[float], precision: int) -> str:
+    """One number, or the range ``low … high`` of several (``, nan`` added when some are nan)."""
+    real = [x for x in numbers if not math.isnan(x)]
+    if not real:
+        return "nan"
+    low, high = S.fmt(min(real), precision), S.fmt(max(real), precision)
+    span = low if low == high else f"{low} … {high}"
+    return span if len(real) == len(numbers) else f"{span}, nan"
 
 
 class _Branch:
