@@ -267,7 +267,8 @@ _TEMPLATE = """\
 <input type="range" class="crs-slider" min="0" max="{last}" value="{last}" step="1"
  aria-label="backward step">
 <span class="crs-count">step {last} / {last}</span>
-<button type="button" class="crs-fit" title="Fit the graph to the width or show it at full size">Fit width</button>
+<button type="button" class="crs-fit"
+ title="Fit the graph to the width or show it at full size">Fit width</button>
 </div>
 <div class="crs-nojs">This is the finished backward pass. Stepping through it needs JavaScript,
 which Jupyter runs only in trusted notebooks: run the cell (or <code>jupyter trust</code> the
