@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         subparser.error(str(error))  # prints the usage, exits with status 2
     except ExpressionError as error:
         subparser.error(f"EXPR: {error}")
-    except RuntimeError as error:  # e.g. GraphvizNotFoundError: not a usage mistake
+    except (RuntimeError, FloatingPointError) as error:  # no Graphviz, training diverged
         print(f"chainrule {args.command}: {error}", file=sys.stderr)
         return 1
     return 0
@@ -337,7 +337,7 @@ def _train(args) -> int:
     if task == "classification":
         if len(labels) < 2:
             raise UsageError(f"{name}: the target has a single class ({labels[0]}); need two")
-        y = np.searchsorted(labels, y).astype(float)  # labels -> 0..k-1
+        y = np.searchsorted(labels, y)  # labels -> class indices 0..k-1
     n_out = len(labels) if len(labels) > 2 else 1
     loss = args.loss or (
         "mse" if task == "regression" else "bce_with_logits" if n_out == 1 else "cross_entropy"
@@ -355,13 +355,14 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
 
     model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed)
     optimizer = _optimizer(nn, args, model.parameters())
-    print(f"training {model!r} on {name} ({len(X)} rows, {X.shape[1]} inputs, {task}) "
+    sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
+    print(f"training an MLP {sizes} ({args.activation}) on {name} ({len(X)} rows, {task}) "
           f"with {loss} and {args.optimizer} (lr {args.lr})")
     history = nn.fit(
         model, Xs, ys, loss=loss, optimizer=optimizer, epochs=args.epochs,
         batch_size=args.batch_size or None,
         validation=args.validation or None,
-        progress=not args.no_progress,
+        progress=not args.no_progress, seed=args.seed,
     )
     _fold_scaling(model, x_mean, x_std, y_mean, y_std)
     out = Path(args.out)
