@@ -215,3 +215,27 @@ def test_long_but_shallow_sum_within_the_depth_limit_evaluates():
     assert len(expr.variables) == MAX_DEPTH - 1
     env = values(**{f"x{i}": float(i) for i in range(MAX_DEPTH - 1)})
     assert expr.evaluate(env).data == sum(range(MAX_DEPTH - 1))
+
+
+def test_every_drawn_strategy_expression_parses_back_to_the_same_value_and_gradients():
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+
+    from autograd.strategies import expressions
+
+    @settings(max_examples=150, deadline=None)
+    @given(expressions(max_depth=5, variables=3))
+    def check(drawn):
+        parsed = parse(str(drawn))
+        assert parsed.variables == tuple(drawn.variables)
+        expected_inputs = [Value(x) for x in drawn.inputs]
+        expected = drawn.fn(*expected_inputs)
+        inputs = [Value(x) for x in drawn.inputs]
+        result = parsed(*inputs)
+        assert result.data == pytest.approx(expected.data, rel=1e-12, abs=1e-12)
+        expected.backward()
+        result.backward()
+        for got, want in zip(inputs, expected_inputs, strict=True):
+            assert got.grad == pytest.approx(want.grad, rel=1e-9, abs=1e-12)
+
+    check()
