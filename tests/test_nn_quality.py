@@ -14,6 +14,7 @@ from nn import MLP, data, fit
 
 
 def test_micrograd_demo_reaches_full_training_accuracy_in_100_steps():
+    # micrograd's code, kept verbatim (hence the noqa on its zips)
     np.random.seed(1337)
     random.seed(1337)
     X, y = data.moons(100, noise=0.1)
@@ -28,12 +29,12 @@ def test_micrograd_demo_reaches_full_training_accuracy_in_100_steps():
             Xb, yb = X[ri], y[ri]
         inputs = [list(map(Value, xrow)) for xrow in Xb]
         scores = list(map(model, inputs))
-        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]
+        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]  # noqa: B905
         data_loss = sum(losses) * (1.0 / len(losses))
         alpha = 1e-4
         reg_loss = alpha * sum(p * p for p in model.parameters())
         total_loss = data_loss + reg_loss
-        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
+        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]  # noqa: B905
         return total_loss, sum(accuracy) / len(accuracy)
 
     first_loss, _ = loss()

@@ -92,11 +92,12 @@ _RECORD_SPECIAL = re.compile(r"([{}|<>])")
 def plain_text(text) -> str:
     r"""text made safe as a quoted DOT string that Graphviz shows literally.
 
-    Backslashes are doubled (so ``\n`` or ``\N`` in a user label stays text);
-    the graphviz package then escapes the double quotes. Control characters
-    (newlines, tabs) become spaces: a label is one line.
+    Backslashes are doubled (so ``\n`` or ``\N`` in a user label stays text)
+    and ``&`` becomes ``&amp;`` (Graphviz decodes entities such as ``&lt;`` in
+    every label); the graphviz package then escapes the double quotes.
+    Control characters (newlines, tabs) become spaces: a label is one line.
     """
-    return _CONTROL.sub(" ", str(text)).replace("\\", "\\\\")
+    return _CONTROL.sub(" ", str(text)).replace("\\", "\\\\").replace("&", "&amp;")
 
 
 def record_text(text) -> str:
