@@ -1,4 +1,4 @@
-"""Writes chainrule's notebooks from the cells below, and with --execute runs them and saves outputs.
+"""Writes chainrule's notebooks from the cells below; with --execute, runs them and saves outputs.
 
     python notebooks/build.py             # write the .ipynb files (no outputs)
     python notebooks/build.py --execute   # write, run in a kernel, save with outputs
@@ -91,14 +91,16 @@ by_hand = dict(
     w21=delta2 * x1, w22=delta2 * x2, b2=delta2,
     w31=delta3 * H1, w32=delta3 * H2, b3=delta3,
 )
-print(f"dL/dy = {dL_dy:.6f}   delta3 = {delta3:.6f}   delta1 = {delta1:.6f}   delta2 = {delta2:.6f}")
+print(f"dL/dy = {dL_dy:.6f}   delta3 = {delta3:.6f}")
+print(f"delta1 = {delta1:.6f}   delta2 = {delta2:.6f}")
 """),
     md("## The same gradients from the engine"),
     code("""
 loss.backward()
 print(f"{'param':>6} {'by hand':>14} {'engine':>14} {'difference':>11}")
 for name in start:
-    print(f"{name:>6} {by_hand[name]:14.10f} {p[name].grad:14.10f} {abs(by_hand[name] - p[name].grad):11.1e}")
+    difference = abs(by_hand[name] - p[name].grad)
+    print(f"{name:>6} {by_hand[name]:14.10f} {p[name].grad:14.10f} {difference:11.1e}")
 assert all(abs(by_hand[name] - p[name].grad) < 1e-12 for name in start)
 """),
     md("""
@@ -359,7 +361,8 @@ for label, make_optimizer in runs.items():
     history = fit(model, X, y, loss="bce_with_logits", optimizer=optimizer, epochs=30,
                   batch_size=16, seed=0, progress=False)
     ax.plot(range(1, 31), history.loss, label=f"{label}: {history.loss[-1]:.3f}")
-ax.set_xlabel("epoch"); ax.set_ylabel("training loss"); ax.legend(); ax.set_title("two moons, MLP 2-8-1");
+ax.set_xlabel("epoch"); ax.set_ylabel("training loss"); ax.set_title("two moons, MLP 2-8-1")
+ax.legend();
 """),
     md("""
 ## L2 and dropout
@@ -516,7 +519,8 @@ def gradient_of_sqrt(x):
     v.sqrt().backward()
     return v.grad
 
-print("smallest counterexample:", find(st.floats(0, 10), lambda x: not math.isfinite(gradient_of_sqrt(x))))
+counterexample = find(st.floats(0, 10), lambda x: not math.isfinite(gradient_of_sqrt(x)))
+print("smallest counterexample:", counterexample)
 """),
     md("""
 `autograd.detect_anomaly()` stops at the first operation that turns finite
