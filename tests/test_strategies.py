@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import autograd
 from autograd import PRIMITIVES, Value, topological_order
 from autograd import primitives as P
+from autograd.expression import parse
 from autograd.strategies import (
     DEFAULT_OPS,
     EXP_MAX,
@@ -214,3 +215,15 @@ def test_leaky_relu_slopes_print_and_evaluate_alike(data):
     (x,) = expr.inputs
     argument = x if abs(x) >= KINK_MARGIN else x + 1
     assert expr.fn(x).data == (argument if argument > 0 else slope * argument)
+
+
+@settings(max_examples=500)
+@given(expressions(max_depth=4))
+def test_source_parses_back_to_the_same_graph(expr):
+    parsed = parse(str(expr))
+    assert parsed.variables == expr.variables
+    ours = expr.fn(*[Value(x) for x in expr.inputs])
+    theirs = parsed.evaluate({name: Value(x) for name, x in zip(expr.variables, expr.inputs,
+                                                                strict=True)})
+    assert theirs.data == ours.data
+    assert [n._op for n in topological_order(theirs)] == [n._op for n in topological_order(ours)]
