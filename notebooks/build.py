@@ -288,8 +288,8 @@ print("final loss", round(float(loss), 4), "weights", weights.ravel().round(3))
 print("predictions", sigmoid(inputs @ weights).ravel().round(3), "targets", y_true.ravel())
 """),
     md("""
-The loss gets stuck at 0.25 or above: the best a constant guess of 0.5 can do.
-Why: the output is `sigmoid(w1 x1 + w2 x2)`, an increasing function of one
+The weights shrink to zero and every prediction is 0.5, with loss 0.25: the
+best this model can do is not to guess at all. Why: the output is `sigmoid(w1 x1 + w2 x2)`, an increasing function of one
 weighted sum, so the points it calls "1" are those on one side of the line
 `w1 x1 + w2 x2 = 0`. XOR puts (0, 1) and (1, 0) on one side and (0, 0) and
 (1, 1) on the other, and no straight line separates them. Adding a bias moves
@@ -374,7 +374,7 @@ with probability p during training, so no neuron can rely on another.
 """),
     code("""
 X, y = data.moons(60, noise=0.35, seed=3)
-X_val, y_val = data.moons(200, noise=0.35, seed=4)
+X_val, y_val = data.moons(100, noise=0.35, seed=4)
 print(f"{'':<12} {'train acc':>9} {'val acc':>8}")
 for label, dropout, l2 in (("plain", 0.0, 0.0), ("L2 1e-2", 0.0, 1e-2), ("dropout 0.2", 0.2, 0.0)):
     model = MLP(2, [16, 16, 1], dropout=dropout, seed=5)
