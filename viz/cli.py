@@ -441,18 +441,30 @@ def _write_outputs(model, history, X, y, out: Path) -> list[Path]:
         written.append(out / "decision_boundary.svg")
         _save_figure(plot_decision_boundary(model, X, y), written[-1])
     written.append(out / "neuron.svg")
-    render(_one_neuron_graph(model, X[0]), written[-1])
+    render(_one_neuron_graph(model, X), written[-1])
     return written
 
 
-def _one_neuron_graph(model, x) -> Value:
-    """The first neuron of the first layer applied to x, after backward: a small graph."""
+def _one_neuron_graph(model, X) -> Value:
+    """The first neuron of the first layer on an input row where it is active, after backward.
+
+    Its parameters' gradients are zeroed first (they still hold the last
+    training step's), so the picture shows d(output)/d(each input) for this row.
+    """
     neuron = model.layers[0].neurons[0]
+
+    def weighted_sum(row) -> float:
+        return sum(w.data * float(x) for w, x in zip(neuron.w, row, strict=True)) + neuron.b.data
+
+    # A relu neuron at a row where it is off would show only zero gradients.
+    row = next((row for row in X if weighted_sum(row) > 0), X[0])
     for i, w in enumerate(neuron.w, 1):
         w.label = w.label or f"w{i}"
     neuron.b.label = neuron.b.label or "b"
-    inputs = [Value(float(value), label=f"x{i}") for i, value in enumerate(x, 1)]
-    output = neuron(inputs)
+    for parameter in neuron.parameters():
+        parameter.grad = 0.0
+    output = neuron([Value(float(value), label=f"x{i}") for i, value in enumerate(row, 1)])
+    output.label = "out"
     output.backward()
     return output
 
