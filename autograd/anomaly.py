@@ -34,14 +34,16 @@ import linecache
 import math
 import os
 import sys
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 from . import mode as _mode
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-MAX_SITES = 200_000  # creation sites kept per block (oldest dropped first)
-SITE_FRAMES = 3  # frames of user code recorded per node
+MAX_SITES = 100_000  # creation sites kept per block (oldest dropped first)
+SITE_FRAMES = 4  # frames of user code recorded per node
 
 
 class AnomalyError(FloatingPointError):
@@ -62,16 +64,36 @@ class AnomalyError(FloatingPointError):
         self.site = tuple(site)
 
 
+@lru_cache(maxsize=4096)
+def _in_package(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
+
+
 def _user_frames(limit: int = SITE_FRAMES) -> tuple[tuple[str, int, str], ...]:
     """The innermost ``limit`` stack frames outside the autograd package."""
     frames = []
     frame = sys._getframe(1)
     while frame is not None and len(frames) < limit:
-        filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PACKAGE_DIR):
-            frames.append((filename, frame.f_lineno, frame.f_code.co_name))
+        code = frame.f_code
+        if not _in_package(code.co_filename):
+            frames.append((code.co_filename, frame.f_lineno, code.co_name))
         frame = frame.f_back
     return tuple(frames)
+
+
+def _node_in_backward():
+    """The node whose local gradient backward is building right now (create_graph), or None.
+
+    Looked up on the stack only when an error is reported, so it costs nothing
+    per operation.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_chain_rule" and _in_package(code.co_filename):
+            return frame.f_locals.get("node")
+        frame = frame.f_back
+    return None
 
 
 def _is_finite(x) -> bool:
@@ -86,7 +108,9 @@ class AnomalyChecker:
     """The ``Mode.anomaly`` object: checks each node and remembers where it was created."""
 
     def __init__(self) -> None:
-        self._sites: dict[int, tuple[object, tuple]] = {}
+        # Oldest first, so the oldest entry goes in O(1) when MAX_SITES is reached.
+        self._sites: OrderedDict[int, tuple[object, tuple]] = OrderedDict()
+        self._interned: dict[tuple, tuple] = {}  # a loop creates many nodes at one site
 
     def site_of(self, node) -> tuple:
         """The user frames where ``node`` was created (empty if not created in this block)."""
@@ -97,8 +121,9 @@ class AnomalyChecker:
         """Records node's creation site; raises AnomalyError if finite inputs gave nan/inf."""
         sites = self._sites
         if len(sites) >= MAX_SITES:
-            del sites[next(iter(sites))]
-        sites[id(node)] = (node, _user_frames())
+            sites.popitem(last=False)
+        site = _user_frames()
+        sites[id(node)] = (node, self._interned.setdefault(site, site))
         if math.isfinite(node.data) or not all(math.isfinite(c.data) for c in children):
             return
         raise self._error(
@@ -157,6 +182,16 @@ class AnomalyChecker:
                 lines.append(f"    called from {filename}:{lineno} in {function}")
         else:
             lines.append("  node created outside detect_anomaly(), so its place is unknown")
+        differentiated = _node_in_backward() if phase == "forward" else None
+        if differentiated is not None:
+            lines.append(
+                f"  while backward (create_graph=True) built the local gradient of "
+                f"{_describe_call(differentiated._op, differentiated._prev)} = "
+                f"{differentiated.data}, label {_name(differentiated)}"
+            )
+            where = self.site_of(differentiated)
+            if where:
+                lines.append(f"    which was created at {where[0][0]}:{where[0][1]}")
         return AnomalyError(
             "\n".join(lines),
             op=op,

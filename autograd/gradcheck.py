@@ -180,11 +180,20 @@ def _output(f: Callable, point: Sequence[float]) -> float:
 
 
 def _gradient(f: Callable, point: Sequence[float]) -> tuple[float, list[float]]:
-    """f's value and its gradient by backward() (the fast path users run)."""
+    """f's value and its gradient by backward() (the fast path users run).
+
+    The ``.grad`` of every other node, such as the parameters f closes over,
+    is put back as it was.
+    """
     leaves = _leaves(point)
     out = _evaluate(f, leaves)
+    nodes = topological_order(out)
+    before = [node.grad for node in nodes]
     out.backward()
-    return out.data, [leaf.grad for leaf in leaves]
+    gradient = [leaf.grad for leaf in leaves]
+    for node, kept in zip(nodes, before, strict=True):
+        node.grad = kept
+    return out.data, gradient
 
 
 def _shifted(point: Sequence[float], index: int, delta: float) -> list[float]:
@@ -259,13 +268,8 @@ def gradcheck(
     """
     if order not in (1, 2):
         raise ValueError(f"gradcheck's order must be 1 or 2, got {order!r}")
-    if not (eps > 0 and math.isfinite(eps)):
-        raise ValueError(f"gradcheck's eps must be a positive finite number, got {eps!r}")
-    point = _as_floats(inputs)
-    output, rows = _first_order_rows(f, point, eps, atol, rtol)
-    if order == 2:
-        rows += _second_order_rows(f, point, eps, atol, rtol)[1]
-    return _finish(f, point, output, rows, eps, atol, rtol, raise_exception)
+    orders = (1, 2) if order == 2 else (1,)
+    return _check("gradcheck", f, inputs, eps, atol, rtol, orders, raise_exception)
 
 
 def gradgradcheck(
@@ -281,10 +285,19 @@ def gradgradcheck(
     Row ``d2f/dx{i}dx{j}`` compares d/dx_j of the create_graph gradient
     d(f)/dx_i with the central difference, in x_j, of backward's gradient.
     """
+    return _check("gradgradcheck", f, inputs, eps, atol, rtol, (2,), raise_exception)
+
+
+def _check(who, f, inputs, eps, atol, rtol, orders, raise_exception) -> GradcheckResult:
+    """Compares the derivatives of the given orders; raises or returns the result."""
     if not (eps > 0 and math.isfinite(eps)):
-        raise ValueError(f"gradgradcheck's eps must be a positive finite number, got {eps!r}")
+        raise ValueError(f"{who}'s eps must be a positive finite number, got {eps!r}")
     point = _as_floats(inputs)
-    output, rows = _second_order_rows(f, point, eps, atol, rtol)
+    rows = []
+    for order in orders:
+        compare = _first_order_rows if order == 1 else _second_order_rows
+        output, rows_of_order = compare(f, point, eps, atol, rtol)
+        rows += rows_of_order
     return _finish(f, point, output, rows, eps, atol, rtol, raise_exception)
 
 

@@ -37,6 +37,7 @@ Decisions where the spec is silent, documented here:
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import numbers
 import time
@@ -195,9 +196,12 @@ def fit(
             total, outputs, targets = 0.0, [], []
             for step, start in enumerate(range(0, len(rows), batch_size), start=1):
                 batch = order[start : start + batch_size]
-                batch_out = [model(rows[i]) for i in batch]
                 batch_y = y[batch]
-                value = loss_fn(batch_out, batch_y)
+                try:
+                    batch_out = [model(rows[i]) for i in batch]
+                    value = loss_fn(batch_out, batch_y)
+                except OverflowError:  # a math-module overflow: the same divergence
+                    value = Value(math.inf)
                 if l1:
                     value = value + L.l1_penalty(optimizer.params, l1)
                 if l2:
@@ -214,7 +218,7 @@ def fit(
             if metric_fn is not None:
                 history.metric.append(metric_fn(outputs, targets))
             if X_val is not None:
-                val_loss, val_metric = evaluate(model, rows_val, y_val, loss_fn, metric_fn)
+                val_loss, val_metric = _evaluate(model, rows_val, y_val, loss_fn, metric_fn)
                 history.val_loss.append(val_loss)
                 if metric_fn is not None:
                     history.val_metric.append(val_metric)
@@ -247,7 +251,21 @@ def fit(
     return history
 
 
-def evaluate(model, rows, targets, loss_fn, metric_fn=None) -> tuple[float, float | None]:
+def evaluate(model, X, y, loss="mse", metric=None) -> dict[str, float]:
+    """{"loss": mean loss, <metric name>: metric} on (X, y), under no_grad in eval mode.
+
+    ``loss`` and ``metric`` are read as by ``fit`` (the metric follows the loss by default).
+    """
+    loss_name, loss_fn = _loss(loss)
+    metric_name, metric_fn = _metric(metric, loss_name)
+    X, y = _arrays(X, y, "X", "y")
+    if loss_name == "hinge":
+        y = _signed(y)
+    value, measured = _evaluate(model, X.tolist(), y, loss_fn, metric_fn)
+    return {"loss": value} if metric_fn is None else {"loss": value, metric_name: measured}
+
+
+def _evaluate(model, rows, targets, loss_fn, metric_fn=None) -> tuple[float, float | None]:
     """(mean loss, metric) of the model on rows, under no_grad and in eval mode."""
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
@@ -285,21 +303,20 @@ def _check_finite(value: Value, epoch: int, step: int, lr: float) -> None:
 
 
 def _progress_bar(epochs: int, enabled: bool):
-    """A tqdm bar over epochs (a widget in Jupyter, text in a terminal), or None."""
+    """A tqdm bar over epochs (a Jupyter widget with ipywidgets installed, else text), or None."""
     if not enabled:
         return None
     try:
-        from tqdm.auto import tqdm
+        if importlib.util.find_spec("ipywidgets") is None:
+            # Without ipywidgets tqdm.auto warns in Jupyter; the text bar works everywhere.
+            from tqdm.std import tqdm
+        else:
+            from tqdm.auto import tqdm
     except ImportError:
         raise ImportError(
             "the progress bar needs tqdm: pip install tqdm (or pass progress=False)"
         ) from None
-    try:
-        return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
-    except ImportError:  # Jupyter without ipywidgets: the text bar works there too
-        from tqdm.std import tqdm as text_tqdm
-
-        return text_tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
+    return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
 
 
 # -- argument checks --------------------------------------------------------------------------
