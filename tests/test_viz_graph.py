@@ -321,21 +321,27 @@ def test_cluster_depth_stops_the_nesting():
     assert sorted(set(map(tuple, paths.values()))) == [("layers.0",), ("layers.1",)]
 
 
+def module_boxes(source):
+    """title -> (node name, attributes) of the module boxes of a collapsed drawing."""
+    return {
+        re.search(r"<B>([^<]*)</B>", attrs).group(1): (name, attrs)
+        for name, attrs in node_lines(source).items()
+        if "rounded,filled,bold" in attrs
+    }
+
+
 def test_collapse_draws_each_module_as_one_box():
     loss = scoped_mlp_loss(5, [2, 4, 4, 1])
     source = draw_dot(loss, cluster="collapse", depth=1).source
-    nodes = node_lines(source)
-    modules = {n: a for n, a in nodes.items() if "style=\"filled,bold\"" in a}
-    titles = sorted(re.search(r'label="(layers\.\d)', a).group(1) for a in modules.values())
-    assert titles == ["layers.0", "layers.1", "layers.2"]
+    modules = module_boxes(source)
+    assert sorted(modules) == ["layers.0", "layers.1", "layers.2"]
     # Every scoped node is inside exactly one of them: node counts add up.
     order = autograd.topological_order(loss)
-    counted = sum(int(re.search(r"(\d+) nodes", a).group(1)) for a in modules.values())
+    counted = sum(int(re.search(r"(\d+) nodes", a).group(1)) for _, a in modules.values())
     assert counted == sum(1 for n in order if n.scope is not None)
-    by_title = {re.search(r'label="(layers\.\d)', a).group(1): n for n, a in modules.items()}
     found = set(edges(source))
-    assert (by_title["layers.0"], by_title["layers.1"]) in found
-    assert (by_title["layers.1"], by_title["layers.2"]) in found
+    assert (modules["layers.0"][0], modules["layers.1"][0]) in found
+    assert (modules["layers.1"][0], modules["layers.2"][0]) in found
 
 
 def test_collapse_keeps_the_root_as_a_record():
@@ -360,6 +366,8 @@ def test_max_nodes_counts_what_collapse_draws():
     assert len(boxes) < 15
     with pytest.raises(ValueError, match=f"has {len(boxes)} module boxes"):
         draw_dot(loss, cluster="collapse", depth=1, max_nodes=len(boxes) - 1)
+    with pytest.raises(ValueError, match=r"a smaller depth, such as depth=1"):
+        draw_dot(loss, cluster="collapse", max_nodes=len(boxes))
 
 
 @pytest.mark.graphviz
@@ -426,3 +434,65 @@ def test_without_dot_jupyter_shows_source_and_hint(no_dot):
 def test_jupyter_displays_svg_inline():
     bundle = draw_dot(neuron_graph())._repr_mimebundle_()
     assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+
+
+# -- names for unlabelled nodes (parameters) ----------------------------------------------
+
+
+def test_names_label_parameters_and_place_them_in_their_module_box():
+    import nn
+
+    model = nn.MLP(2, [2, 1], seed=0)
+    out = model([1.0, -1.0])
+    out.backward()
+    order = autograd.topological_order(out)
+    source = draw_dot(out, cluster=True, names=model).source
+    paths, nodes = cluster_paths(source), node_lines(source)
+    weight = order.index(model.layers[0].neurons[1].w[0])
+    assert 'label="{ w.0 | data' in nodes[f"n{weight}"]
+    assert paths[f"n{weight}"] == ["layers.0", "neurons.1"]
+    assert "label=\"{ data" in node_lines(draw_dot(out).source)[f"n{weight}"]  # no names
+
+
+def test_names_accept_a_mapping_and_keep_own_labels():
+    a, b = Value(1.0, label="mine"), Value(2.0)
+    c = a * b
+    nodes = node_lines(draw_dot(c, names={"alpha": a, "beta": b}).source)
+    assert "{ mine |" in nodes["n0"] and "{ beta |" in nodes["n1"]
+    with pytest.raises(TypeError, match="names must map names to Values"):
+        draw_dot(c, names={"x": 1.0})
+
+
+def test_collapse_with_names_folds_parameters_into_their_modules():
+    import nn
+
+    model = nn.MLP(2, [3, 1], seed=0)
+    loss = sum((model([x, -x]) - 1) ** 2 for x in (0.5, 1.0, 1.5))
+    loss.backward()
+    order = autograd.topological_order(loss)
+    scoped = sum(1 for n in order if n.scope is not None)
+    source = draw_dot(loss, cluster="collapse", names=model).source
+    in_modules = sum(int(n) for n in re.findall(r"</B><BR/>(\d+) nodes", source))
+    assert in_modules == scoped + len(model.parameters())
+    source = draw_dot(loss, cluster="collapse").source
+    assert sum(int(n) for n in re.findall(r"</B><BR/>(\d+) nodes", source)) == scoped
+
+
+def test_nonfinite_gradients_get_their_own_colour_and_legend_row():
+    x = Value(0.0, label="x")
+    y = x.sqrt()  # d/dx sqrt(x) at 0 is inf
+    y.label = "y"
+    y.backward()
+    source = draw_dot(y).source
+    assert "grad inf" in source and "data 0.0000" in source
+    assert f'fillcolor="{S.NONFINITE_FILL}"' in node_lines(source)["n0"]
+    assert "nan / inf" in source
+
+
+@pytest.mark.graphviz
+def test_jupyter_shows_graphviz_errors_as_text_not_a_traceback():
+    graph = draw_dot(neuron_graph())
+    graph.body.append("\tthis is { not DOT\n")
+    bundle = graph._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"]
+    assert "could not lay out" in bundle["text/plain"] and "syntax error" in bundle["text/plain"]

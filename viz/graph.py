@@ -35,6 +35,12 @@ module call), which gives two ways to draw a big graph:
   become one box each. The root always stays a record. A group of one node is
   drawn as the node itself.
 
+``names`` labels nodes that have no label of their own: pass a Module (its
+``named_parameters()``), a mapping name -> Value or (name, Value) pairs. A
+named parameter consumed inside the module its name points to is drawn in
+that module's box (and collapsed with it) under its short name: weight
+``layers.0.neurons.3.w.1`` shows as ``w.1`` in the box of ``neurons.3``.
+
 Rendering needs the Graphviz ``dot`` program. Without it, building the graph
 and its ``.source`` still work, rendering raises ``GraphvizNotFoundError``
 saying how to install Graphviz, and Jupyter shows the DOT source with that
@@ -44,6 +50,7 @@ message instead of a traceback.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import graphviz
@@ -79,6 +86,13 @@ class Digraph(graphviz.Digraph):
             return super()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
         except graphviz.ExecutableNotFound:
             return {"text/plain": f"{INSTALL_HINT}\n\nDOT source:\n{self.source}"}
+        except graphviz.CalledProcessError as error:  # dot ran and failed: say why, show the source
+            reason = error.stderr or ""
+            if isinstance(reason, bytes):
+                reason = reason.decode("utf-8", "replace")
+            reason = reason.strip()
+            return {"text/plain": f"Graphviz could not lay out this graph: {reason}\n\n"
+                                  f"DOT source:\n{self.source}"}
 
 
 def render_svg(digraph: graphviz.Graph) -> str:
@@ -163,6 +177,7 @@ def draw_dot(
     cluster: bool | str = False,
     depth: int | None = None,
     legend: bool = True,
+    names=None,
 ) -> Digraph:
     """The computation graph of root as a graphviz Digraph (see the module docstring)."""
     if not isinstance(root, Value):
@@ -171,13 +186,15 @@ def draw_dot(
         raise ValueError(f"rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
     if cluster not in CLUSTER_MODES or not isinstance(cluster, (bool, str)):
         raise ValueError(f"cluster must be False, True or 'collapse', got {cluster!r}")
-    if depth is not None and (not isinstance(depth, int) or depth < 1):
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
         raise ValueError(f"depth must be a positive int or None, got {depth!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
     if not isinstance(precision, int) or precision < 0:
         raise ValueError(f"precision must be a non-negative int, got {precision!r}")
 
     order = topological_order(root)
-    plan = _Plan(order, depth if cluster else None, collapse=cluster == "collapse")
+    plan = _Plan(order, depth if cluster else None, cluster == "collapse", _names_of(names))
     if plan.box_count > max_nodes:
         raise ValueError(_too_many_message(plan, max_nodes, cluster, depth))
 
@@ -188,25 +205,65 @@ def draw_dot(
 
 def _too_many_message(plan: _Plan, max_nodes: int, cluster, depth) -> str:
     what = "module boxes and nodes" if cluster == "collapse" else "value nodes"
-    message = (
-        f"the graph has {plan.box_count} {what} to draw, more than max_nodes={max_nodes}. "
-        f"Options: draw_dot(root, max_nodes={plan.box_count}) to draw them all "
+    options = [
+        f"draw_dot(root, max_nodes={plan.box_count}) to draw them all "
         f"(Graphviz gets slow beyond a few thousand)"
-    )
-    if plan.scoped:
-        if cluster != "collapse":
-            message += (
-                "; cluster=True to box nodes by module (still draws every node); "
-                "cluster='collapse' to draw each module as one box"
-            )
-        message += "; depth=1 (or another small depth) to collapse whole layers"
-    else:
-        message += (
-            "; cluster='collapse' draws each module as one box, but no node of this graph "
+    ]
+    if not plan.scoped:
+        options.append(
+            "cluster='collapse' draws each module as one box, but no node of this graph "
             "was created inside a module call (nn modules or autograd.scope(...) tag them)"
         )
-    del depth
-    return message + "."
+    elif cluster != "collapse":
+        options.append("cluster=True to box nodes by module (still draws every node)")
+        options.append("cluster='collapse' to draw each module as one box (depth=1: per layer)")
+    elif depth != 1:
+        options.append("a smaller depth, such as depth=1 (one box per layer)")
+    return (
+        f"the graph has {plan.box_count} {what} to draw, more than max_nodes={max_nodes}. "
+        f"Options: {'; '.join(options)}."
+    )
+
+
+def _names_of(names) -> dict[Value, str]:
+    """Value -> name from a Module (its named_parameters()), a mapping or (name, Value) pairs."""
+    if names is None:
+        return {}
+    if hasattr(names, "named_parameters"):
+        pairs = names.named_parameters()
+    elif isinstance(names, Mapping):
+        pairs = names.items()
+    else:
+        pairs = names
+    found: dict[Value, str] = {}
+    for name, value in pairs:
+        if not isinstance(value, Value):
+            raise TypeError(f"names must map names to Values, got {name!r}: {type(value).__name__}")
+        found.setdefault(value, str(name))
+    return found
+
+
+def _scopes_and_labels(order: list[Value], names: dict[Value, str]):
+    """Each node's scope and label, placing named leaves in the module that owns them.
+
+    A parameter is created outside any module call (scope None), but its name
+    says where it lives: ``layers.0.neurons.3.w.1`` consumed inside scope
+    ``layers.0/neurons.3`` belongs to that scope and shows as ``w.1``.
+    """
+    scopes = {node: node.scope for node in order}
+    labels = {node: node.label or names.get(node, "") for node in order}
+    if not names:
+        return scopes, labels
+    for node in order:
+        scope = node.scope
+        if scope is None:
+            continue
+        prefix = scope.replace("/", ".") + "."
+        for child in node._prev:
+            name = names.get(child)
+            if name and not child.label and scopes[child] is None and name.startswith(prefix):
+                scopes[child], labels[child] = scope, name[len(prefix):]
+    return scopes, labels
 
 
 def _cut(scope: str | None, depth: int | None) -> str | None:
@@ -230,9 +287,10 @@ class _Plan:
     Also ``scope_of[node]``: the box path a drawn node sits in (for cluster=True).
     """
 
-    def __init__(self, order: list[Value], depth: int | None, collapse: bool):
+    def __init__(self, order: list[Value], depth: int | None, collapse: bool, names: dict):
         self.order = order
-        self.scoped = any(node.scope is not None for node in order)
+        self.scope, self.label = _scopes_and_labels(order, names)
+        self.scoped = any(scope is not None for scope in self.scope.values())
         self.owner: dict[Value, _Group | None] = dict.fromkeys(order)
         self.groups: list[_Group] = []
         if collapse and self.scoped:
@@ -245,7 +303,7 @@ class _Plan:
         modules: dict[str, _Group] = {}
         # Modules: every node made inside a module call, cut at depth.
         for node in order:
-            path = _cut(node.scope, depth)
+            path = _cut(self.scope[node], depth)
             if path is not None and node is not root:
                 if path not in modules:
                     modules[path] = _Group("module", path)
@@ -276,7 +334,7 @@ class _Plan:
         consumers: dict[Value, list] = {}
         for node in order:
             for child in node._prev:
-                if not child._prev and child.scope is None:
+                if not child._prev and self.scope[child] is None:
                     target = self.owner[node] or node
                     seen = consumers.setdefault(child, [])
                     if not any(t is target for t in seen):
@@ -356,10 +414,10 @@ class _Drawing:
                 fields.append(f"{name} {_span(numbers, self.precision)}")
         return fields
 
-    def value_node(self, target: graphviz.Digraph, node: Value) -> None:
+    def value_node(self, target: graphviz.Digraph, node: Value, label: str) -> None:
         i = self.index[node]
         # An unlabelled node gets no empty label cell; its grad stays the last text.
-        fields = [S.record_text(node.label)] if node.label else []
+        fields = [S.record_text(label)] if label else []
         fields += self._numbers([node])
         target.node(f"n{i}", graphviz.nohtml(self._record(fields)), **self._fill(node.grad))
         if node._prev:
@@ -376,28 +434,34 @@ class _Drawing:
             )
 
     def group_node(self, target: graphviz.Digraph, group: _Group, outputs: list[Value]) -> None:
-        """A box for a group: stacked fields (title, size, outputs, data, grad)."""
+        """A box for a group: its title in bold, then size, outputs, data and grad, one per line.
+
+        Not a record: Graphviz (2.43) can lose an edge between records in
+        neighbouring clusters, so group boxes use HTML-like labels.
+        """
         members = group.members
         if group.kind == "leaves":
-            fields = [f"{len(members)} leaves"]
+            lines = [f"{len(members)} leaves"]
             outputs = members
         elif group.kind == "ops":
-            fields = [f"{len(members)} operations", S.record_text(_op_mix(members))]
+            lines = [f"{len(members)} operations", _op_mix(members)]
         else:
             # Inside its enclosing module's box, a module shows the last part of its path.
-            name = group.title.rsplit("/", 1)[-1]
-            fields = [S.record_text(name), f"{len(members)} nodes"]
+            lines = [group.title.rsplit("/", 1)[-1], f"{len(members)} nodes"]
         if len(outputs) > 1 and group.kind != "leaves":
-            fields.append(f"{len(outputs)} outputs")
-        fields += self._numbers(outputs)
+            lines.append(f"{len(outputs)} outputs")
+        lines += self._numbers(outputs)
         if len(outputs) == 1:
             style = self._fill(outputs[0].grad)
         else:
             style = {"fillcolor": S.GROUP_FILL, "fontcolor": S.DARK_TEXT}
+        title, *rest = (S.html_text(line) for line in lines)
         target.node(
             group.name,
-            graphviz.nohtml(self._record(fields, across=False)),
-            style="filled,bold" if group.kind == "module" else "filled,dashed",
+            f"<<B>{title}</B><BR/>{'<BR/>'.join(rest)}>",
+            shape="box",
+            style="rounded,filled,bold" if group.kind == "module" else "rounded,filled,dashed",
+            margin="0.15,0.08",
             **style,
         )
 
@@ -413,16 +477,22 @@ class _Drawing:
         self.scale = S.scale_of(coloured)
 
         # Nodes: drawn nodes inside their scope boxes (cluster=True) or at top level.
+        parents = {g.title.rpartition("/")[0] for g in plan.groups if g.kind == "module"}
         tree = _ScopeTree()
         for node in plan.order:
             group = owner[node]
             if group is None:
-                tree.add(_cut(node.scope, plan.depth) if boxes else None, ("node", node))
+                tree.add(_cut(plan.scope[node], plan.depth) if boxes else None, ("node", node))
             elif group.members[0] is node:
-                # A module box sits inside the boxes of its enclosing modules.
-                enclosing = group.title.rpartition("/")[0] if group.kind == "module" else ""
+                # A module box sits inside the boxes of its enclosing modules; the
+                # nodes a module makes outside its children (nn's input conversion)
+                # sit inside its own box, beside its children.
+                enclosing = ""
+                if group.kind == "module":
+                    path = group.title
+                    enclosing = path if path in parents else path.rpartition("/")[0]
                 tree.add(enclosing or None, ("group", group))
-        self._emit(self.graph, tree.top, outputs, [0])
+        self._emit(self.graph, tree.top, outputs, plan.label, [0])
         self._edges(plan)
         if legend and self.colour:
             self._legend(coloured)
@@ -443,10 +513,10 @@ class _Drawing:
                 outputs[group].append(node)
         return outputs
 
-    def _emit(self, target, branch: _Branch, outputs, counter: list[int]) -> None:
+    def _emit(self, target, branch: _Branch, outputs, labels, counter: list[int]) -> None:
         for kind, item in branch.items:
             if kind == "node":
-                self.value_node(target, item)
+                self.value_node(target, item, labels[item])
             else:
                 self.group_node(target, item, outputs[item])
         for path, sub in branch.children.items():
@@ -462,7 +532,7 @@ class _Drawing:
                     fontcolor="#52606d",
                     labeljust="l",
                 )
-                self._emit(box, sub, outputs, counter)
+                self._emit(box, sub, outputs, labels, counter)
 
     def _edges(self, plan: _Plan) -> None:
         """child -> op circle -> value; edges into and out of group boxes merged, width by count."""
@@ -502,10 +572,12 @@ class _Drawing:
             '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>grad</B></TD></TR>'
             f"{rows}</TABLE>>"
         )
-        self.graph.node(
-            "legend", table, shape="box", style="rounded", color="#bbbbbb",
-            fillcolor="white", fontsize="10",
-        )
+        # rank=sink: the legend stands after the root (at the right for rankdir LR).
+        with self.graph.subgraph(name="legend_rank", graph_attr={"rank": "sink"}) as sink:
+            sink.node(
+                "legend", table, shape="box", style="rounded", color="#bbbbbb",
+                fillcolor="white", fontsize="10",
+            )
 
 
 def _op_mix(members: list[Value]) -> str:
