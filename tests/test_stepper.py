@@ -20,8 +20,8 @@ from autograd import Value
 pytestmark = pytest.mark.graphviz
 
 
-def lecture_graph():
-    """The micrograd lecture's first example: L = (a*b + c) * f."""
+def lecture_graph(reuse_a: bool = False):
+    """The micrograd lecture's example L = (a*b + c) * f; with reuse_a, g = that, L = g + a."""
     a, b, c, f = (
         Value(2.0, label="a"),
         Value(-3.0, label="b"),
@@ -33,6 +33,9 @@ def lecture_graph():
     d = e + c
     d.label = "d"
     L = d * f
+    if reuse_a:
+        L.label = "g"
+        L = L + a
     L.label = "L"
     return L
 
@@ -268,3 +271,24 @@ def test_nonfinite_gradients_are_shown_not_crashed():
     assert math.isinf(stepper.records[-1]["upstream"])
     payload = stepper._payload()
     assert payload["steps"][-1][1] == "inf"
+
+
+def test_ipython_displays_it_as_html():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    shown, _ = formatters.DisplayFormatter().format(viz.step_through(lecture_graph()))
+    assert "chainruleStepper(" in shown["text/html"]
+    assert "Stepper" in shown["text/plain"]
+
+
+def test_a_lone_leaf_is_seeded_then_final():
+    stepper = viz.step_through(Value(3.0, label="w"))
+    assert [(r["name"], r["upstream"], r["contributions"]) for r in stepper.records] == [
+        ("w", 1.0, []),
+        ("w", 1.0, []),
+    ]
+    assert stepper._payload()["formulas"] == [""]
+
+
+def test_root_must_be_a_value():
+    with pytest.raises(TypeError, match="expected a Value, got float"):
+        viz.step_through(3.0)

@@ -98,6 +98,7 @@ function chainruleStepper(root, data) {
       order.appendChild(item);
     }
     if (k === 0) order.appendChild(document.createTextNode("(none yet)"));
+    order.scrollTop = order.scrollHeight; // the newest entry stays in view
   }
 
   function reveal(g) {

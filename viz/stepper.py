@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -86,8 +87,12 @@ class Stepper:
         order = autograd.topological_order(root)
         self.precision = draw_options.get("precision", 4)
         self.names = [node.label or f"n{i}" for i, node in enumerate(order)]
-        self.records, totals = _records(root, order, grad, self.names)
-        self.svg = _render_with_grads(root, order, totals, draw_options)
+        with _grads_kept(order):  # backward_steps and the drawing write .grad
+            self.records, totals = _records(root, order, grad, self.names)
+            # Laid out with the final gradients, every grad field fits its last number.
+            for node, total in zip(order, totals, strict=True):
+                node.grad = total
+            self.svg = render_svg(draw_dot(root, **{**draw_options, "show_grad": True}))
         self._scale = _style.scale_of(totals)
 
     def __len__(self) -> int:
@@ -159,19 +164,12 @@ class Stepper:
 def _records(root, order, seed, names):
     """The seed record and one record per step of backward_steps; the final gradients.
 
-    backward_steps accumulates into ``.grad``: the gradients are set aside and
-    restored, and the totals are kept here, from zero, in the order backward
-    adds them (so they equal backward()'s gradients bit for bit).
+    The totals are kept here, from zero, in the order backward adds them (so
+    they equal backward()'s gradients bit for bit), not read from ``.grad``,
+    which may hold gradients of earlier passes.
     """
     index = {node: i for i, node in enumerate(order)}
-    kept = [node.grad for node in order]
-    for node in order:
-        node.grad = 0.0
-    try:
-        steps = list(autograd.backward_steps(root, seed))
-    finally:
-        for node, g in zip(order, kept, strict=True):
-            node.grad = g
+    steps = list(autograd.backward_steps(root, seed))
     totals = [0.0] * len(order)
     totals[index[root]] = steps[0].upstream
     records = [_record(0, steps[0], index, names, [])]
@@ -199,13 +197,12 @@ def _record(k, step, index, names, contributions) -> dict:
     }
 
 
-def _render_with_grads(root, order, totals, draw_options) -> str:
-    """draw_dot's SVG with the final gradients written in, the user's gradients kept."""
+@contextmanager
+def _grads_kept(order):
+    """Puts every node's ``.grad`` back as it was on leaving, whatever happened inside."""
     kept = [node.grad for node in order]
     try:
-        for node, total in zip(order, totals, strict=True):
-            node.grad = total
-        return render_svg(draw_dot(root, **{**draw_options, "show_grad": True}))
+        yield
     finally:
         for node, g in zip(order, kept, strict=True):
             node.grad = g
@@ -278,7 +275,10 @@ notebook), or open the file written by <code>.save()</code> in a browser.</div>
 <div class="crs-order"></div></div>
 <script>(function () {{
 {js}
-chainruleStepper(document.getElementById("{id}"), {data});
+// The script's own container first: JupyterLab may show one output in several views.
+var script = document.currentScript, root = script && script.parentNode;
+if (!root || root.id !== "{id}") root = document.getElementById("{id}");
+chainruleStepper(root, {data});
 }})();</script>
 </div>
 """
