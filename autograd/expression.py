@@ -41,9 +41,9 @@ from __future__ import annotations
 import ast
 import math
 import numbers
+import operator
 from dataclasses import dataclass
 
-from . import ieee
 from . import primitives as P
 from .value import Value
 
@@ -55,6 +55,15 @@ FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sin", "cos
 LEAKY_RELU_DEFAULT_SLOPE = 0.01
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+# op -> (the primitive's float forward, which folds two constants with IEEE
+# semantics and never raises, and the operator that builds the node on Values)
+_BINARY_OPS = {
+    "+": (P.ADD.forward, operator.add),
+    "-": (P.SUB.forward, operator.sub),
+    "*": (P.MUL.forward, operator.mul),
+    "/": (P.DIV.forward, operator.truediv),
+    "**": (P.POW.forward, operator.pow),
+}
 _UNARY = {ast.USub: "neg", ast.UAdd: "pos"}
 
 # What to call a node that is not allowed, for the error message.
@@ -84,19 +93,6 @@ _FORBIDDEN = {
 
 class ExpressionError(ValueError):
     """An expression that is not in the allowed syntax, or cannot be evaluated."""
-
-
-def _fold_binary(op: str, a: float, b: float) -> float:
-    """a op b on floats with IEEE semantics (never raising), as the engine computes it."""
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "/":
-        return ieee.div(a, b)
-    return ieee.power(a, b)
 
 
 def _function_row(name: str, slope: float | None) -> P.Primitive:
@@ -145,7 +141,7 @@ class Expression:
                 push(Value(instruction[1], label=_format_number(instruction[1])))
             elif kind == "binary":
                 right, left = pop(), pop()
-                push(_apply_binary(instruction[1], left, right))
+                push(_BINARY_OPS[instruction[1]][1](left, right))
             elif kind == "pow":
                 push(pop() ** instruction[1])
             elif kind == "neg":
@@ -176,18 +172,6 @@ def _as_value(name: str, given) -> Value:
     raise ExpressionError(
         f"the value of {name} must be a Value or a number, got {type(given).__name__}"
     )
-
-
-def _apply_binary(op: str, left: Value, right: Value) -> Value:
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    if op == "/":
-        return left / right
-    return left**right
 
 
 def _where(node: ast.AST) -> str:
@@ -331,7 +315,7 @@ def _finish(node: ast.AST, done: list):
         right, left = done.pop(), done.pop()
         op = _BINARY[type(node.op)]
         if isinstance(left, float) and isinstance(right, float):
-            return _finite(_fold_binary(op, left, right), node)
+            return _finite(_BINARY_OPS[op][0](left, right), node)
         if op == "**" and isinstance(right, float):
             left.append(("pow", right))  # x ** 2: the engine's '**2' row
             return left

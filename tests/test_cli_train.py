@@ -78,6 +78,16 @@ def test_train_on_csv_regression_target(capsys, tmp_path):
         assert "r2" in next(csv.reader(file))
 
 
+@pytest.mark.graphviz
+def test_regression_on_two_inputs_has_no_decision_boundary(capsys, tmp_path):
+    status, out, _ = run(capsys, "train", "--dataset", "house_prices", "--out", str(tmp_path),
+                         *FAST)
+    assert status == 0
+    assert "r2" in out and "standardised" in out
+    assert (tmp_path / "network.svg").exists()
+    assert not (tmp_path / "decision_boundary.svg").exists()
+
+
 def test_scaling_folded_into_the_model_gives_the_same_outputs():
     import numpy as np
 

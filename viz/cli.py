@@ -22,7 +22,8 @@ Decisions where the spec is silent:
   at most ``MAX_CLASSES`` distinct ones (labels are mapped to 0..k-1 in sorted
   order); otherwise regression. Two classes get one output and
   ``bce_with_logits``, more get one output per class and ``cross_entropy``,
-  regression gets ``mse``; ``--loss`` overrides.
+  regression gets ``mse``; ``--loss`` overrides. ``decision_boundary.svg`` is
+  written for classification with two inputs (a regression has no boundary).
 * ``explain`` names each node by its label, or ``n<i>`` (its index in the
   topological order, as in ``draw_dot``) when it has none.
 """
@@ -367,8 +368,10 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     _fold_scaling(model, x_mean, x_std, y_mean, y_std)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = _write_outputs(model, history, X, y, out)
+    written = _write_outputs(model, history, X, y, out, task)
     _print_metrics(history)
+    if task == "regression":
+        print("(the loss is on the standardised target; R² does not depend on the scale)")
     print(f"wrote {len(written)} files to {out}{os.sep}:")
     for path in written:
         print(f"  {path}")
@@ -426,7 +429,7 @@ def _write_history(history, path: Path) -> None:
             writer.writerow([i + 1, loss, value, val_loss, val_metric, seconds])
 
 
-def _write_outputs(model, history, X, y, out: Path) -> list[Path]:
+def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
     """Writes the model, its history and its pictures into out; returns the paths."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, never a window
     from viz import draw_network, plot_decision_boundary, plot_history, render
@@ -437,22 +440,34 @@ def _write_outputs(model, history, X, y, out: Path) -> list[Path]:
     _write_history(history, written[1])
     _save_figure(plot_history(history), written[2])
     written[3].write_text(render_svg(draw_network(model)), encoding="utf-8")
-    if X.shape[1] == 2:
+    if X.shape[1] == 2 and task == "classification":  # a regression has no boundary
         written.append(out / "decision_boundary.svg")
         _save_figure(plot_decision_boundary(model, X, y), written[-1])
     written.append(out / "neuron.svg")
-    render(_one_neuron_graph(model, X[0]), written[-1])
+    render(_one_neuron_graph(model, X), written[-1])
     return written
 
 
-def _one_neuron_graph(model, x) -> Value:
-    """The first neuron of the first layer applied to x, after backward: a small graph."""
+def _one_neuron_graph(model, X) -> Value:
+    """The first neuron of the first layer on an input row where it is active, after backward.
+
+    Its parameters' gradients are zeroed first (they still hold the last
+    training step's), so the picture shows d(output)/d(each input) for this row.
+    """
     neuron = model.layers[0].neurons[0]
+
+    def weighted_sum(row) -> float:
+        return sum(w.data * float(x) for w, x in zip(neuron.w, row, strict=True)) + neuron.b.data
+
+    # A relu neuron at a row where it is off would show only zero gradients.
+    row = next((row for row in X if weighted_sum(row) > 0), X[0])
     for i, w in enumerate(neuron.w, 1):
         w.label = w.label or f"w{i}"
     neuron.b.label = neuron.b.label or "b"
-    inputs = [Value(float(value), label=f"x{i}") for i, value in enumerate(x, 1)]
-    output = neuron(inputs)
+    for parameter in neuron.parameters():
+        parameter.grad = 0.0
+    output = neuron([Value(float(value), label=f"x{i}") for i, value in enumerate(row, 1)])
+    output.label = "out"
     output.backward()
     return output
 
