@@ -108,18 +108,24 @@ def _numbers(output) -> list[float]:
 
 
 def accuracy(outputs, targets, loss: str) -> float:
-    """Fraction of samples classified right, reading the outputs the way ``loss`` reads them."""
-    right = 0
-    for output, target in zip(outputs, targets, strict=False):
+    """Fraction of predictions that are right, reading the outputs the way ``loss`` reads them.
+
+    cross_entropy: the arg-max class of each sample against its index; bce:
+    probability > 0.5 against target > 0.5; bce_with_logits and hinge: score
+    > 0 against target > 0 (every output of a multi-output model counts).
+    """
+    right = total = 0
+    for output, target in zip(outputs, targets, strict=True):
         scores = _numbers(output)
         if loss == "cross_entropy":
-            predicted = max(range(len(scores)), key=scores.__getitem__)
-            right += predicted == int(target)
+            right += max(range(len(scores)), key=scores.__getitem__) == int(target)
+            total += 1
             continue
-        target = float(np.ravel(target)[0])
         threshold = 0.5 if loss == "bce" else 0.0
-        right += (scores[0] > threshold) == (target > threshold if loss == "bce" else target > 0)
-    return right / len(outputs)
+        for score, wanted in zip(scores, np.ravel(target), strict=True):
+            right += (score > threshold) == (wanted > threshold)
+        total += len(scores)
+    return right / total
 
 
 def r2_score(outputs, targets) -> float:
