@@ -49,6 +49,7 @@ import autograd
 from autograd import Value
 
 from . import losses as L
+from ._checks import positive_int
 from .data import _generator
 from .optim import OPTIMIZERS, Optimizer
 
@@ -168,7 +169,7 @@ def fit(
     """
     loss_name, loss_fn = _loss(loss)
     optimizer = _optimizer(optimizer, model, lr)
-    epochs = _positive_int(epochs, "epochs")
+    epochs = positive_int(epochs, "epochs")
     X, y = _arrays(X, y, "X", "y")
     rng = _generator(seed)
     if isinstance(validation, numbers.Real) and not isinstance(validation, bool):
@@ -181,8 +182,8 @@ def fit(
         X_val, y_val = _arrays(X_val, y_val, "X_val", "y_val")
     else:
         X_val = y_val = None
-    batch_size = len(X) if batch_size is None else _positive_int(batch_size, "batch_size")
-    patience = None if early_stopping is None else _positive_int(early_stopping, "early_stopping")
+    batch_size = len(X) if batch_size is None else positive_int(batch_size, "batch_size")
+    patience = None if early_stopping is None else positive_int(early_stopping, "early_stopping")
     metric_name, metric_fn = _metric(metric, loss_name)
     if loss_name == "hinge":
         y = _signed(y)
@@ -326,12 +327,6 @@ def _progress_bar(epochs: int, enabled: bool):
 
 
 # -- argument checks --------------------------------------------------------------------------
-
-
-def _positive_int(value, what: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _loss(loss):
