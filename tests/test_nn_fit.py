@@ -234,3 +234,14 @@ def test_accuracy_reads_outputs_the_way_the_loss_does():
     assert accuracy([0.3, -0.1], [1, 0], "bce_with_logits") == 1.0
     assert accuracy([0.3, -0.1], [-1, -1], "hinge") == 0.5
     assert accuracy([[0.1, 2.0, -1.0], [3.0, 0.0, 0.0]], [1, 2], "cross_entropy") == 0.5
+
+
+@pytest.mark.parametrize("penalty", ["l1", "l2"])
+def test_penalties_shrink_the_weights(penalty):
+    X, y = data.moons(30, seed=13)
+    norms = {}
+    for strength in (0.0, 0.1):
+        model = moons_model()
+        fit(model, X, y, loss="hinge", lr=0.1, epochs=30, progress=False, **{penalty: strength})
+        norms[strength] = sum(abs(p.data) for p in model.parameters())
+    assert norms[0.1] < 0.8 * norms[0.0]
