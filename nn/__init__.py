@@ -65,12 +65,3 @@ __all__ = [
     "softmax",
     "step_decay",
 ]
-
-
-def __getattr__(name):
-    # nn.strategies needs hypothesis, so it is imported on first use only.
-    if name == "strategies":
-        import importlib
-
-        return importlib.import_module(".strategies", __name__)
-    raise AttributeError(f"module 'nn' has no attribute {name!r}")
