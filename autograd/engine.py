@@ -19,6 +19,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from . import mode as _mode
 from .value import Value, local_grads
@@ -27,30 +28,46 @@ from .value import Value, local_grads
 def topological_order(root: Value) -> list[Value]:
     """Every node of root's graph, each after all of its inputs (root last).
 
-    Iterative depth-first search: a node is emitted once all its children are.
-    The order depends only on the graph, so it is deterministic.
+    Iterative depth-first search in operand order, the order in which the
+    recursive ``build_topo`` of micrograd's lecture emits nodes; the order
+    depends only on the graph, so it is deterministic.
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, got {type(root).__name__}")
     order: list[Value] = []
-    seen = {root}
-    # Each entry is (node, its children not yet looked at). Leaves, most of
-    # the nodes of a network's graph, go straight into the order.
-    stack = [(root, iter(root._prev))]
-    mark, emit, push = seen.add, order.append, stack.append
+    seen: set[Value] = set()
+    # The stack holds nodes still to visit and, below a None, each node whose
+    # inputs are being visited: it is emitted when the None comes off. Nothing
+    # else is allocated per node, so even a million-deep chain keeps the
+    # garbage collector quiet.
+    stack = [root]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    mark, emit = seen.add, order.append
     while stack:
-        node, children = stack[-1]
-        for child in children:
-            if child not in seen:
-                mark(child)
-                if child._prev:
-                    push((child, iter(child._prev)))
-                    break
-                emit(child)
-        else:
-            stack.pop()
-            emit(node)
+        node = pop()
+        if node is None:
+            emit(pop())
+        elif node not in seen:
+            mark(node)
+            children = node._prev
+            if children:
+                push(node)
+                push(None)
+                if len(children) == 2:  # most nodes: push only unseen inputs
+                    first, second = children
+                    if second not in seen:
+                        push(second)
+                    if first not in seen:
+                        push(first)
+                else:
+                    extend(children[::-1])  # the first operand comes off first
+            else:
+                emit(node)
     return order
+
+
+_current_mode = _mode.current.get
+_grad = attrgetter("grad")
 
 
 def _as_seed(grad) -> float:
@@ -70,17 +87,19 @@ def backward(root: Value, grad: float = 1.0) -> None:
     at the end, so it is never propagated again: a second call without zeroing
     doubles every gradient exactly.
     """
-    seed = _as_seed(grad)
-    if _mode.current.get().anomaly is not None:
+    seed = grad if type(grad) is float else _as_seed(grad)
+    if _current_mode().anomaly is not None:
         for _ in backward_steps(root, seed):
             pass
         return
     order = topological_order(root)
-    before = [node.grad for node in order]
-    carried = any(before)
-    if carried:  # set it aside; it is added back after the pass
-        for node in order:
-            node.grad = 0.0
+    # Set aside gradient the nodes already hold, to add back after the pass:
+    # inner nodes must pass on only this pass's gradient, and a leaf's sum
+    # must round as it did the first time for a second call to double exactly.
+    # On a fresh or zeroed graph the check is one pass in C.
+    held = [(node, node.grad) for node in order if node.grad] if any(map(_grad, order)) else ()
+    for node, _ in held:
+        node.grad = 0.0
     root.grad = seed
     for node in reversed(order):
         rule = node._rule
@@ -103,9 +122,12 @@ def backward(root: Value, grad: float = 1.0) -> None:
             locals_ = rule.local_grads(*[child.data for child in children], node.data)
             for child, local in zip(children, locals_, strict=False):
                 child.grad += upstream * local
-    if carried:
-        for node, kept in zip(order, before, strict=False):
-            node.grad += kept
+    for node, kept in held:
+        node.grad += kept
+
+
+# v.backward(grad=1.0) is this function itself: one call less per backward.
+Value.backward = backward
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,15 @@ from . import ieee
 
 # Helpers that work on floats (IEEE semantics, never raising) and on Values
 # (building graph), so one rule serves both paths. Values provide the methods.
+# The plain float operation is tried first: it is the common case, and one
+# call cheaper than going through ieee.
 def _log(x):
-    return ieee.log(x) if type(x) is float else x.log()
+    if type(x) is float:
+        try:
+            return math.log(x)
+        except ValueError:
+            return ieee.log(x)
+    return x.log()
 
 
 def _sin(x):
@@ -45,12 +52,22 @@ def _cos(x):
     return ieee.cos(x) if type(x) is float else x.cos()
 
 
-def _div(a, b):  # a is a constant here; b is a float or a Value
-    return ieee.div(a, b) if type(b) is float else a * b**-1
+def _div(a, b):  # b is a float or a Value; a is then a float or a number
+    if type(b) is float:
+        try:
+            return a / b
+        except ZeroDivisionError:
+            return ieee.div(a, b)
+    return a * b**-1
 
 
 def _pow(x, y):  # in the Value path x is always a Value
-    return ieee.power(x, y) if type(x) is float else x**y
+    if type(x) is float:
+        try:
+            return math.pow(x, y)
+        except (OverflowError, ValueError):
+            return ieee.power(x, y)
+    return x**y
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,13 +130,13 @@ ADD = Primitive("+", 2, operator.add, lambda a, b, out: (1.0, 1.0))
 SUB = Primitive("-", 2, operator.sub, lambda a, b, out: (1.0, -1.0))
 MUL = Primitive("*", 2, operator.mul, lambda a, b, out: (b, a))
 DIV = Primitive(
-    "/", 2, ieee.div, lambda a, b, out: (_div(1.0, b), -_div(out, b)),
+    "/", 2, _div, lambda a, b, out: (_div(1.0, b), -_div(out, b)),
     domain=((-3.0, 3.0), (0.5, 3.0)),
 )
 NEG = Primitive("neg", 1, operator.neg, lambda x, out: (-1.0,))
-POW = Primitive("**", 2, ieee.power, _pow_grads, domain=((0.2, 3.0), (-2.5, 2.5)))
+POW = Primitive("**", 2, _pow, _pow_grads, domain=((0.2, 3.0), (-2.5, 2.5)))
 EXP = Primitive("exp", 1, ieee.exp, lambda x, out: (out,))
-LOG = Primitive("log", 1, ieee.log, lambda x, out: (_div(1.0, x),), domain=((0.1, 5.0),))
+LOG = Primitive("log", 1, _log, lambda x, out: (_div(1.0, x),), domain=((0.1, 5.0),))
 SQRT = Primitive("sqrt", 1, ieee.sqrt, lambda x, out: (_div(0.5, out),), domain=((0.1, 5.0),))
 TANH = Primitive("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,))
 SIGMOID = Primitive("sigmoid", 1, ieee.sigmoid, lambda x, out: (out * (1.0 - out),))
@@ -137,19 +154,22 @@ DOT = Primitive("dot", None, _dot_forward, _dot_grads)
 @lru_cache(maxsize=1024)
 def power_of(exponent: float) -> Primitive:
     """The row for ``x ** exponent`` with a constant exponent (micrograd's ``**2``)."""
-
     lowered = exponent - 1
 
-    def grads(x, out):
-        if exponent == 0:  # PyTorch: the derivative of x ** 0 is 0 everywhere
-            return (0.0,)
-        return (exponent * _pow(x, lowered),)
+    def forward(x):
+        return _pow(x, exponent)
 
+    if exponent == 0:  # PyTorch: the derivative of x ** 0 is 0 everywhere
+        grads = lambda x, out: (0.0,)
+    elif exponent == 2:  # the square, the commonest power: 2 * x ** 1 is 2 * x
+        grads = lambda x, out: (2.0 * x,)
+    else:
+        grads = lambda x, out: (exponent * _pow(x, lowered),)
     positive_only = exponent != int(exponent) or exponent < 0
     return Primitive(
         f"**{exponent}",
         1,
-        lambda x: ieee.power(x, exponent),
+        forward,
         grads,
         domain=((0.2, 3.0),) if positive_only else ((-3.0, 3.0),),
     )

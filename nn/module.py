@@ -25,11 +25,13 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import autograd
 from autograd import Value
 from autograd import mode as _mode
+
+from ._checks import positive_int
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 INITS = ("uniform", "xavier", "he")
@@ -61,10 +63,15 @@ _current_mode = _mode.current
 _inner_modes: dict = {}
 
 
+# The key below holds every field of a Mode other than anomaly; should Mode
+# gain fields, nn stops caching rather than mix modes up.
+_CACHEABLE = [f.name for f in fields(_mode.Mode)] == ["recording", "scope", "anomaly"]
+
+
 def _enter_scope(name: str):
     """Opens scope ``name`` inside the current one; returns the token for ``_exit_scope``."""
     outer = _current_mode.get()
-    if outer.anomaly is not None:
+    if outer.anomaly is not None or not _CACHEABLE:
         return _current_mode.set(replace(outer, scope=_join(outer.scope, name)))
     key = (outer.recording, outer.scope, name)
     inner = _inner_modes.get(key)
@@ -94,12 +101,6 @@ def _random_source(seed):
     raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
 
 
-def _check_size(value, what: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _check_choice(value, choices, what: str) -> str:
     if value not in choices:
         raise ValueError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
@@ -108,9 +109,11 @@ def _check_choice(value, choices, what: str) -> str:
 
 def _as_inputs(x, nin: int, who: str) -> list:
     """x as a list of Values of length ``nin``; a bare number or Value is accepted when nin == 1."""
-    if isinstance(x, (Value, numbers.Real)):
+    if type(x) is list:
+        pass
+    elif isinstance(x, (Value, numbers.Real)):
         x = [x]
-    elif not isinstance(x, (list, tuple)):
+    elif not isinstance(x, tuple):
         try:
             x = list(x)  # numpy rows, generators
         except TypeError:
@@ -143,18 +146,27 @@ class Module:
     """
 
     training = True
-
-    def parameters(self) -> list[Value]:
-        """Every trainable Value of the module (micrograd's base returns none)."""
-        return []
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """(dotted name, Value) for each parameter, in ``parameters()`` order."""
-        return [(str(i), p) for i, p in enumerate(self.parameters())]
+    _children_attribute: str | None = None  # the list of submodules: "neurons", "layers"
 
     def children(self) -> list[Module]:
         """The direct submodules."""
-        return []
+        if self._children_attribute is None:
+            return []
+        return list(getattr(self, self._children_attribute))
+
+    def parameters(self) -> list[Value]:
+        """Every trainable Value of the module (micrograd's base module has none)."""
+        return [p for child in self.children() for p in child.parameters()]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(dotted name, Value) for each parameter, in ``parameters()`` order."""
+        if self._children_attribute is None:
+            return [(str(i), p) for i, p in enumerate(self.parameters())]
+        return [
+            (f"{self._children_attribute}.{i}.{name}", p)
+            for i, child in enumerate(self.children())
+            for name, p in child.named_parameters()
+        ]
 
     def zero_grad(self) -> None:
         """Sets the gradient of every parameter to 0.0."""
@@ -248,7 +260,7 @@ class Neuron(Module):
         seed=None,
         fan_out: int = 1,
     ):
-        self.nin = _check_size(nin, "Neuron's nin")
+        self.nin = positive_int(nin, "Neuron's nin")
         if activation is None:
             activation = "relu" if nonlin else "linear"
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
@@ -294,20 +306,23 @@ def _draw_weights(init: str, fan_in: int, fan_out: int, rng) -> list[float]:
 class Layer(Module):
     """``nout`` neurons reading the same inputs; returns a Value when ``nout == 1``, else a list."""
 
+    _children_attribute = "neurons"
+
     def __init__(self, nin: int, nout: int, **kwargs):
-        self.nin = _check_size(nin, "Layer's nin")
-        self.nout = _check_size(nout, "Layer's nout")
+        self.nin = positive_int(nin, "Layer's nin")
+        self.nout = positive_int(nout, "Layer's nout")
         kwargs.setdefault("fan_out", nout)
         rng = _random_source(kwargs.pop("seed", None))
         self.neurons = [Neuron(nin, seed=rng, **kwargs) for _ in range(nout)]
         self._scopes = [f"neurons.{j}" for j in range(nout)]
+        self._name = f"Layer({nin}, {nout})"  # for error messages
 
     @property
     def activation(self) -> str:
         return self.neurons[0].activation
 
     def __call__(self, x):
-        x = _as_inputs(x, self.nin, f"Layer({self.nin}, {self.nout})")
+        x = _as_inputs(x, self.nin, self._name)
         out = []
         for name, neuron in zip(self._scopes, self.neurons, strict=False):
             token = _enter_scope(name)
@@ -316,19 +331,6 @@ class Layer(Module):
             finally:
                 _exit_scope(token)
         return out[0] if len(out) == 1 else out
-
-    def children(self) -> list[Module]:
-        return list(self.neurons)
-
-    def parameters(self) -> list[Value]:
-        return [p for n in self.neurons for p in n.parameters()]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [
-            (f"neurons.{j}.{name}", p)
-            for j, n in enumerate(self.neurons)
-            for name, p in n.named_parameters()
-        ]
 
     def architecture(self) -> dict:
         return {"type": "Layer", "nin": self.nin, "nout": self.nout, "activation": self.activation}
@@ -346,6 +348,8 @@ class MLP(Module):
     scaled by 1 / (1 - p), so evaluation needs no rescaling).
     """
 
+    _children_attribute = "layers"
+
     def __init__(
         self,
         nin: int,
@@ -356,10 +360,10 @@ class MLP(Module):
         dropout: float = 0.0,
         seed=None,
     ):
-        self.nin = _check_size(nin, "MLP's nin")
+        self.nin = positive_int(nin, "MLP's nin")
         if isinstance(nouts, numbers.Integral):
             raise TypeError(f"nouts must be a list of layer sizes such as [16, 1], got {nouts!r}")
-        self.nouts = [_check_size(n, "each layer size in nouts") for n in nouts]
+        self.nouts = [positive_int(n, "each layer size in nouts") for n in nouts]
         if not self.nouts:
             raise ValueError("nouts must list at least one layer size, such as [1]")
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
@@ -383,8 +387,10 @@ class MLP(Module):
             for i in range(len(self.nouts))
         ]
         self._scopes = [f"layers.{i}" for i in range(len(self.layers))]
+        self._name = f"MLP({self.nin}, {self.nouts})"  # for error messages
 
     def __call__(self, x):
+        x = _as_inputs(x, self.nin, self._name)
         last = len(self.layers) - 1
         for i, (name, layer) in enumerate(zip(self._scopes, self.layers, strict=False)):
             token = _enter_scope(name)
@@ -402,19 +408,6 @@ class MLP(Module):
         outputs = hidden if isinstance(hidden, list) else [hidden]
         dropped = [h * keep if self._rng.random() >= self.dropout else Value(0.0) for h in outputs]
         return dropped if isinstance(hidden, list) else dropped[0]
-
-    def children(self) -> list[Module]:
-        return list(self.layers)
-
-    def parameters(self) -> list[Value]:
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [
-            (f"layers.{i}.{name}", p)
-            for i, layer in enumerate(self.layers)
-            for name, p in layer.named_parameters()
-        ]
 
     def architecture(self) -> dict:
         return {

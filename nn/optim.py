@@ -119,6 +119,7 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba 2015), as ``torch.optim.Adam``: weight decay is added to the gradient."""
 
     _decoupled = False
+    _default_weight_decay = 0.0
 
     def __init__(
         self,
@@ -126,10 +127,13 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
         schedule: Callable | None = None,
     ):
+        """``weight_decay=None`` means PyTorch's default: 0 for Adam, 1e-2 for AdamW."""
         super().__init__(params, lr, schedule)
+        if weight_decay is None:
+            weight_decay = self._default_weight_decay
         beta1, beta2 = betas
         for name, beta in (("betas[0]", beta1), ("betas[1]", beta2)):
             if not 0.0 <= beta < 1.0:
@@ -163,17 +167,7 @@ class AdamW(Adam):
     """AdamW (Loshchilov & Hutter 2019), as ``torch.optim.AdamW``: decoupled weight decay."""
 
     _decoupled = True
-
-    def __init__(
-        self,
-        params,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        schedule: Callable | None = None,
-    ):
-        super().__init__(params, lr, betas, eps, weight_decay, schedule)
+    _default_weight_decay = 1e-2
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}

@@ -37,6 +37,7 @@ Decisions where the spec is silent, documented here:
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import numbers
 import time
@@ -48,6 +49,7 @@ import autograd
 from autograd import Value
 
 from . import losses as L
+from ._checks import positive_int
 from .data import _generator
 from .optim import OPTIMIZERS, Optimizer
 
@@ -107,18 +109,24 @@ def _numbers(output) -> list[float]:
 
 
 def accuracy(outputs, targets, loss: str) -> float:
-    """Fraction of samples classified right, reading the outputs the way ``loss`` reads them."""
-    right = 0
-    for output, target in zip(outputs, targets, strict=False):
+    """Fraction of predictions that are right, reading the outputs the way ``loss`` reads them.
+
+    cross_entropy: the arg-max class of each sample against its index; bce:
+    probability > 0.5 against target > 0.5; bce_with_logits and hinge: score
+    > 0 against target > 0 (every output of a multi-output model counts).
+    """
+    right = total = 0
+    for output, target in zip(outputs, targets, strict=True):
         scores = _numbers(output)
         if loss == "cross_entropy":
-            predicted = max(range(len(scores)), key=scores.__getitem__)
-            right += predicted == int(target)
+            right += max(range(len(scores)), key=scores.__getitem__) == int(target)
+            total += 1
             continue
-        target = float(np.ravel(target)[0])
         threshold = 0.5 if loss == "bce" else 0.0
-        right += (scores[0] > threshold) == (target > threshold if loss == "bce" else target > 0)
-    return right / len(outputs)
+        for score, wanted in zip(scores, np.ravel(target), strict=True):
+            right += (score > threshold) == (wanted > threshold)
+        total += len(scores)
+    return right / total
 
 
 def r2_score(outputs, targets) -> float:
@@ -161,7 +169,7 @@ def fit(
     """
     loss_name, loss_fn = _loss(loss)
     optimizer = _optimizer(optimizer, model, lr)
-    epochs = _positive_int(epochs, "epochs")
+    epochs = positive_int(epochs, "epochs")
     X, y = _arrays(X, y, "X", "y")
     rng = _generator(seed)
     if isinstance(validation, numbers.Real) and not isinstance(validation, bool):
@@ -174,8 +182,8 @@ def fit(
         X_val, y_val = _arrays(X_val, y_val, "X_val", "y_val")
     else:
         X_val = y_val = None
-    batch_size = len(X) if batch_size is None else _positive_int(batch_size, "batch_size")
-    patience = None if early_stopping is None else _positive_int(early_stopping, "early_stopping")
+    batch_size = len(X) if batch_size is None else positive_int(batch_size, "batch_size")
+    patience = None if early_stopping is None else positive_int(early_stopping, "early_stopping")
     metric_name, metric_fn = _metric(metric, loss_name)
     if loss_name == "hinge":
         y = _signed(y)
@@ -195,9 +203,12 @@ def fit(
             total, outputs, targets = 0.0, [], []
             for step, start in enumerate(range(0, len(rows), batch_size), start=1):
                 batch = order[start : start + batch_size]
-                batch_out = [model(rows[i]) for i in batch]
                 batch_y = y[batch]
-                value = loss_fn(batch_out, batch_y)
+                try:
+                    batch_out = [model(rows[i]) for i in batch]
+                    value = loss_fn(batch_out, batch_y)
+                except OverflowError:  # a math-module overflow: the same divergence
+                    value = Value(math.inf)
                 if l1:
                     value = value + L.l1_penalty(optimizer.params, l1)
                 if l2:
@@ -214,7 +225,7 @@ def fit(
             if metric_fn is not None:
                 history.metric.append(metric_fn(outputs, targets))
             if X_val is not None:
-                val_loss, val_metric = evaluate(model, rows_val, y_val, loss_fn, metric_fn)
+                val_loss, val_metric = _evaluate(model, rows_val, y_val, loss_fn, metric_fn)
                 history.val_loss.append(val_loss)
                 if metric_fn is not None:
                     history.val_metric.append(val_metric)
@@ -247,7 +258,21 @@ def fit(
     return history
 
 
-def evaluate(model, rows, targets, loss_fn, metric_fn=None) -> tuple[float, float | None]:
+def evaluate(model, X, y, loss="mse", metric=None) -> dict[str, float]:
+    """{"loss": mean loss, <metric name>: metric} on (X, y), under no_grad in eval mode.
+
+    ``loss`` and ``metric`` are read as by ``fit`` (the metric follows the loss by default).
+    """
+    loss_name, loss_fn = _loss(loss)
+    metric_name, metric_fn = _metric(metric, loss_name)
+    X, y = _arrays(X, y, "X", "y")
+    if loss_name == "hinge":
+        y = _signed(y)
+    value, measured = _evaluate(model, X.tolist(), y, loss_fn, metric_fn)
+    return {"loss": value} if metric_fn is None else {"loss": value, metric_name: measured}
+
+
+def _evaluate(model, rows, targets, loss_fn, metric_fn=None) -> tuple[float, float | None]:
     """(mean loss, metric) of the model on rows, under no_grad and in eval mode."""
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
@@ -285,30 +310,23 @@ def _check_finite(value: Value, epoch: int, step: int, lr: float) -> None:
 
 
 def _progress_bar(epochs: int, enabled: bool):
-    """A tqdm bar over epochs (a widget in Jupyter, text in a terminal), or None."""
+    """A tqdm bar over epochs (a Jupyter widget with ipywidgets installed, else text), or None."""
     if not enabled:
         return None
     try:
-        from tqdm.auto import tqdm
+        if importlib.util.find_spec("ipywidgets") is None:
+            # Without ipywidgets tqdm.auto warns in Jupyter; the text bar works everywhere.
+            from tqdm.std import tqdm
+        else:
+            from tqdm.auto import tqdm
     except ImportError:
         raise ImportError(
             "the progress bar needs tqdm: pip install tqdm (or pass progress=False)"
         ) from None
-    try:
-        return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
-    except ImportError:  # Jupyter without ipywidgets: the text bar works there too
-        from tqdm.std import tqdm as text_tqdm
-
-        return text_tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
+    return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
 
 
 # -- argument checks --------------------------------------------------------------------------
-
-
-def _positive_int(value, what: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _loss(loss):

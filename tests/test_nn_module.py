@@ -3,6 +3,8 @@
 import math
 import random
 import statistics
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -77,8 +79,16 @@ def test_neuron_computes_activation_of_weighted_sum():
 @pytest.mark.parametrize("make", [lambda: Neuron(3), lambda: Layer(3, 2), lambda: MLP(3, [2, 1])])
 def test_wrong_input_length_raises_naming_both_lengths(make):
     random.seed(0)
+    module = make()
     with pytest.raises(ValueError, match="expects 3 inputs, got 2"):
-        make()([1.0, 2.0])
+        module([1.0, 2.0])
+
+
+def test_wrong_input_length_error_names_the_module_called():
+    with pytest.raises(ValueError, match=r"^MLP\(3, \[2, 1\]\) expects 3 inputs, got 4$"):
+        MLP(3, [2, 1], seed=0)([1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match=r"^Layer\(3, 2\) expects 3 inputs, got 1$"):
+        Layer(3, 2, seed=0)([1.0])
 
 
 def test_inputs_may_be_numbers_values_or_numpy_rows():
@@ -210,6 +220,23 @@ def test_module_calls_open_scopes_named_by_attribute_path():
     with autograd.no_grad():
         assert model([1.0, 2.0]).scope == "layers.1/neurons.0"
     assert model([1.0, 2.0])._prev  # recording again after no_grad
+
+
+def test_scopes_under_anomaly_mode_are_the_same():
+    model = MLP(2, [2, 1], seed=0)
+    with autograd.detect_anomaly():
+        out = model([1.0, 2.0])
+        out.backward()
+    assert out.scope == "layers.1/neurons.0"
+    assert autograd.current_scope() is None
+
+
+def test_importing_nn_imports_neither_hypothesis_nor_torch():
+    code = "import sys, nn; print(sorted({'hypothesis', 'torch'} & set(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_scope_is_closed_when_a_call_fails():
