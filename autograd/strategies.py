@@ -13,8 +13,9 @@ the primitive table together with the point to evaluate it at. The drawn
 ``Expression`` has ``fn`` (takes one Value per variable, returns a Value),
 ``inputs`` (the floats to call it with), ``variables`` (``x0``, ``x1``, ... in
 order of first appearance) and ``str(expr)``, its source in the expression
-syntax of ``autograd.expression`` (so ``chainrule graph "<str(expr)>"`` draws
-it), for example ``tanh(x0 * x1) + x0 ** 2``.
+syntax of ``autograd.expression``, for example ``tanh(x0 * x1) + x0 ** 2``
+(``chainrule graph -o g.svg -- "<str(expr)>" x0=... x1=...`` draws it; the
+``--`` lets a source start with ``-``).
 
 How inputs stay inside each primitive's domain. The inputs are drawn first,
 then the tree is built bottom-up and evaluated as it grows. When the argument
@@ -32,8 +33,8 @@ simple cases. Repairs are a deterministic function of what was drawn, so
 shrinking works as usual, and they keep the distance to every singularity
 and kink well above gradcheck's ``eps``. The only rejections left are for
 draws where some intermediate value exceeds ``VALUE_LIMIT`` in magnitude or
-its gradient (1-norm, over all variables) exceeds ``STEEPNESS_LIMIT`` (a few
-percent of draws at depth 4: powers and exponentials of exponentials), where
+its gradient (1-norm, over all variables) exceeds ``STEEPNESS_LIMIT`` (0.3%
+of draws at depth 4, 2% at depth 5: powers and exponentials of exponentials), where
 finite differences lose their accuracy; the gradient is bounded with the
 rows' own local derivatives as the tree is built.
 
