@@ -5,8 +5,7 @@ import json
 import random
 
 import pytest
-
-from tests.test_cli import assert_usage_error, run
+from test_cli import assert_usage_error, run
 
 FAST = ["--epochs", "2", "--hidden", "4", "--samples", "24", "--no-progress"]
 
