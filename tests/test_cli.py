@@ -176,3 +176,24 @@ def test_step_writes_self_contained_html(capsys, tmp_path):
     assert "<html" in html.lower()
     assert "<svg" in html
     assert f"wrote {path}" in out
+    # the printed gradients are those of backward, not the zeros of untouched leaves
+    assert out.splitlines()[-4].split() == ["x", "0.5", "-1.09816"]
+
+
+def balanced_sum(levels: int) -> str:
+    """(x*y)+(x*y) doubled `levels` times: 2**levels products, shallow nesting."""
+    source = "x * y"
+    for _ in range(levels):
+        source = f"({source}) + ({source})"
+    return source
+
+
+@pytest.mark.graphviz
+@pytest.mark.parametrize("command", ["graph", "step"])
+def test_too_large_a_graph_is_a_usage_error_naming_max_nodes(capsys, tmp_path, command):
+    path = tmp_path / ("g.svg" if command == "graph" else "s.html")
+    argv = [command, balanced_sum(6), "x=1", "y=2", "-o", str(path), "--max-nodes", "100"]
+    assert_usage_error(*run(capsys, *argv), "pass --max-nodes")
+    assert not path.exists()
+    status, _, _ = run(capsys, *argv[:-1], "200")
+    assert status == 0 and path.exists()

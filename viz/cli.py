@@ -34,6 +34,7 @@ import argparse
 import csv
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from autograd import Value, backward_steps, topological_order
@@ -118,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         if default is not None:
             command.add_argument("-o", "--output", default=default,
                                  help=f"{what} (default: {default})")
+            command.add_argument("--max-nodes", type=int, default=1000,
+                                 help="refuse to draw larger graphs (default: 1000)")
     return parser
 
 
@@ -192,7 +195,8 @@ def _graph(args) -> int:
     out.backward()
     from viz import render  # after the arguments are checked: graphviz loads only if needed
 
-    render(out, path)
+    with _drawing_limits():
+        render(out, path, max_nodes=args.max_nodes)
     _print_gradients(out, leaves)
     print(f"wrote {path}")
     return 0
@@ -203,10 +207,22 @@ def _step(args) -> int:
     from viz import step_through
 
     path = Path(args.output)
-    step_through(out).save(path)
+    with _drawing_limits():
+        step_through(out, max_nodes=args.max_nodes).save(path)
+    out.backward()  # the stepper leaves the Values' own gradients as they were
     _print_gradients(out, leaves)
     print(f"wrote {path} (open it in a browser; arrow keys step)")
     return 0
+
+
+@contextmanager
+def _drawing_limits():
+    """draw_dot's ValueError for too large a graph, as a usage error naming --max-nodes."""
+    try:
+        yield
+    except ValueError as error:
+        reason = str(error).split(". Options")[0]
+        raise UsageError(f"{reason}; pass --max-nodes to draw more") from None
 
 
 def explain_rows(out: Value) -> list[tuple]:
