@@ -87,6 +87,23 @@ def test_regression_on_two_inputs_has_no_decision_boundary(capsys, tmp_path):
     assert not (tmp_path / "decision_boundary.svg").exists()
 
 
+@pytest.mark.graphviz
+def test_three_classes_get_one_output_each_and_cross_entropy(capsys, tmp_path):
+    status, out, _ = run(capsys, "train", "--dataset", "blobs", "--out", str(tmp_path), *FAST)
+    assert status == 0
+    assert "MLP 2-4-3" in out and "cross_entropy" in out
+    assert (tmp_path / "decision_boundary.svg").exists()
+
+
+@pytest.mark.graphviz
+def test_bce_gets_a_sigmoid_output(capsys, tmp_path):
+    import nn
+
+    status, _, _ = run(capsys, "train", "--loss", "bce", "--out", str(tmp_path), *FAST)
+    assert status == 0
+    assert nn.MLP.load(tmp_path / "model.json").layers[-1].activation == "sigmoid"
+
+
 def test_scaling_folded_into_the_model_gives_the_same_outputs():
     import numpy as np
 
@@ -117,6 +134,8 @@ def test_scaling_folded_into_the_model_gives_the_same_outputs():
         (["--dataset", "moons", "--target", "y"], "--target is for CSV files"),
         (["--activation", "softmax"], "invalid choice"),
         (["--epochs", "ten"], "invalid int value"),
+        (["--dataset", "blobs", "--loss", "bce"], "handles two classes, but blobs has 3"),
+        (["--dataset", "house_prices", "--loss", "hinge"], "needs class labels"),
     ],
 )
 def test_bad_train_arguments_are_usage_errors(capsys, tmp_path, monkeypatch, argv, reason):

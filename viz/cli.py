@@ -355,10 +355,17 @@ def _train(args) -> int:
         if len(labels) < 2:
             raise UsageError(f"{name}: the target has a single class ({labels[0]}); need two")
         y = np.searchsorted(labels, y)  # labels -> class indices 0..k-1
-    n_out = len(labels) if len(labels) > 2 else 1
     loss = args.loss or (
-        "mse" if task == "regression" else "bce_with_logits" if n_out == 1 else "cross_entropy"
+        "mse" if task == "regression" else "bce_with_logits" if len(labels) == 2
+        else "cross_entropy"
     )
+    if task == "regression" and loss != "mse":
+        raise UsageError(f"--loss {loss} needs class labels, but the target of {name} has "
+                         f"more than {MAX_CLASSES} distinct values or non-integers: use mse")
+    if len(labels) > 2 and loss != "cross_entropy":
+        raise UsageError(f"--loss {loss} handles two classes, but {name} has {len(labels)}: "
+                         "use cross_entropy")
+    n_out = len(labels) if loss == "cross_entropy" else 1
     return _fit_and_report(args, X, y, name, task, hidden, n_out, loss)
 
 
@@ -370,7 +377,8 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     y_mean, y_std = (y.mean(), y.std() or 1.0) if task == "regression" else (0.0, 1.0)
     Xs, ys = (X - x_mean) / x_std, (y - y_mean) / y_std
 
-    model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed)
+    model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed,
+                   output_activation="sigmoid" if loss == "bce" else None)  # bce takes p
     optimizer = _optimizer(nn, args, model.parameters())
     sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
     print(f"training an MLP {sizes} ({args.activation}) on {name} ({len(X)} rows, {task}) "
