@@ -22,8 +22,10 @@ Decisions where the spec is silent:
   at most ``MAX_CLASSES`` distinct ones (labels are mapped to 0..k-1 in sorted
   order); otherwise regression. Two classes get one output and
   ``bce_with_logits``, more get one output per class and ``cross_entropy``,
-  regression gets ``mse``; ``--loss`` overrides. ``decision_boundary.svg`` is
-  written for classification with two inputs (a regression has no boundary).
+  regression gets ``mse``; ``--loss`` overrides (``bce`` gets a sigmoid
+  output layer; a loss that does not fit the task is a usage error).
+  ``decision_boundary.svg`` is written for classification with two inputs
+  (a regression has no boundary).
 * ``explain`` names each node by its label, or ``n<i>`` (its index in the
   topological order, as in ``draw_dot``) when it has none.
 """
