@@ -50,7 +50,8 @@ chainrule's engine computes, and take one gradient-descent step.
 from autograd import Value
 from viz import draw_dot
 
-x1, x2, t, lr = 0.5, 0.1, 0.6, 0.1
+x1, x2 = Value(0.5, label="x1"), Value(0.1, label="x2")   # inputs are leaves of the graph too
+t, lr = 0.6, 0.1
 start = dict(w11=0.4, w12=0.3, w21=0.6, w22=0.9, w31=0.5, w32=0.7, b1=0.1, b2=0.2, b3=0.3)
 p = {name: Value(v, label=name) for name, v in start.items()}
 
@@ -87,8 +88,8 @@ delta3 = dL_dy * Y * (1 - Y)
 delta1 = delta3 * start["w31"] * H1 * (1 - H1)
 delta2 = delta3 * start["w32"] * H2 * (1 - H2)
 by_hand = dict(
-    w11=delta1 * x1, w12=delta1 * x2, b1=delta1,
-    w21=delta2 * x1, w22=delta2 * x2, b2=delta2,
+    w11=delta1 * x1.data, w12=delta1 * x2.data, b1=delta1,
+    w21=delta2 * x1.data, w22=delta2 * x2.data, b2=delta2,
     w31=delta3 * H1, w32=delta3 * H2, b3=delta3,
 )
 print(f"dL/dy = {dL_dy:.6f}   delta3 = {delta3:.6f}")
