@@ -124,6 +124,8 @@ def test_hostile_expression_exits_2_with_a_reason_and_runs_nothing(
         (["explain", "x", "x"], "expected name=value"),
         (["explain", "x", "=1"], "expected name=value"),
         (["graph", "x", "x=1", "-o", "graph.txt"], "-o must end in .svg, .png, .pdf or .dot"),
+        (["graph", "x", "x=1", "-o", "missing/graph.svg"], "the folder missing does not exist"),
+        (["step", "x", "x=1", "-o", "missing/steps.html"], "the folder missing does not exist"),
     ],
 )
 def test_bad_variable_values_are_usage_errors(capsys, tmp_path, monkeypatch, argv, reason):

@@ -144,6 +144,12 @@ def test_bad_train_arguments_are_usage_errors(capsys, tmp_path, monkeypatch, arg
     assert not (tmp_path / "out").exists()
 
 
+def test_out_naming_a_file_is_a_usage_error(capsys, tmp_path):
+    (tmp_path / "taken").write_text("")
+    argv = ["train", "--out", str(tmp_path / "taken"), *FAST]
+    assert_usage_error(*run(capsys, *argv), "is a file; expected a folder")
+
+
 def test_csv_without_the_target_column_is_a_usage_error(capsys, tmp_path):
     path = write_csv(tmp_path / "data.csv", ["a", "b"], [(1, 2), (3, 4)])
     status, out, err = run(capsys, "train", "--dataset", str(path), "--target", "label",

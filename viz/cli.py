@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         subparser.error(str(error))  # prints the usage, exits with status 2
     except ExpressionError as error:
         subparser.error(f"EXPR: {error}")
-    except (RuntimeError, FloatingPointError) as error:  # no Graphviz, training diverged
+    except (RuntimeError, FloatingPointError, OSError) as error:
+        # no Graphviz, training diverged, a file that cannot be written: not usage mistakes
         print(f"chainrule {args.command}: {error}", file=sys.stderr)
         return 1
     return 0
@@ -189,8 +190,16 @@ def _number(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _graph(args) -> int:
+def _output_path(args) -> Path:
+    """-o as a Path whose folder exists."""
     path = Path(args.output)
+    if not path.parent.is_dir():
+        raise UsageError(f"-o {args.output}: the folder {path.parent} does not exist")
+    return path
+
+
+def _graph(args) -> int:
+    path = _output_path(args)
     if path.suffix.lower() not in (".svg", ".png", ".pdf", ".dot"):
         raise UsageError(f"-o must end in .svg, .png, .pdf or .dot, got {path.name!r}")
     out, leaves = _build(args)
@@ -205,10 +214,10 @@ def _graph(args) -> int:
 
 
 def _step(args) -> int:
+    path = _output_path(args)
     out, leaves = _build(args)
     from viz import step_through
 
-    path = Path(args.output)
     with _drawing_limits():
         step_through(out, max_nodes=args.max_nodes).save(path)
     out.backward()  # the stepper leaves the Values' own gradients as they were
@@ -330,6 +339,8 @@ def _check_train_args(args) -> None:
         raise UsageError(f"--lr must be positive, got {args.lr}")
     if not 0 <= args.validation < 1:
         raise UsageError(f"--validation must be a fraction in [0, 1), got {args.validation}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; expected a folder")
 
 
 def _task(y) -> tuple[str, list]:
