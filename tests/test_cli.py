@@ -65,6 +65,13 @@ def test_explain_prints_one_row_per_chain_rule_step(capsys):
     assert out.splitlines()[-2].split() == ["a", "2", "-2"]
 
 
+def test_explain_of_a_single_leaf_says_there_are_no_steps(capsys):
+    status, out, _ = run(capsys, "explain", "x", "x=3")
+    assert status == 0
+    assert "no chain-rule steps" in out
+    assert out.splitlines()[-1].split() == ["x", "3", "1"]
+
+
 def test_explain_rows_match_backward():
     x, w, b = Value(0.5, label="x"), Value(-1.2, label="w"), Value(0.3, label="b")
     out = (x * w + b).tanh()

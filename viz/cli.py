@@ -280,7 +280,10 @@ def _explain(args) -> int:
     for cells in (header, *rows):
         print("  ".join(cell.ljust(w) if i in left else cell.rjust(w)
                         for i, (cell, w) in enumerate(zip(cells, widths, strict=True))).rstrip())
-    print("upstream x local = added; child grad is the running sum of what reached that child.")
+    if rows:
+        print("upstream x local = added; child grad is the running sum of what reached that child.")
+    else:
+        print("(no chain-rule steps: the expression is a single leaf)")
     _print_gradients(out, leaves)
     return 0
 
