@@ -156,8 +156,11 @@ def power_of(exponent: float) -> Primitive:
     """The row for ``x ** exponent`` with a constant exponent (micrograd's ``**2``)."""
     lowered = exponent - 1
 
-    def forward(x):
-        return _pow(x, exponent)
+    def forward(x):  # _pow inlined: the commonest unary op after the activations
+        try:
+            return math.pow(x, exponent)
+        except (OverflowError, ValueError):
+            return ieee.power(x, exponent)
 
     if exponent == 0:  # PyTorch: the derivative of x ** 0 is 0 everywhere
         grads = lambda x, out: (0.0,)

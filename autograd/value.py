@@ -98,13 +98,14 @@ class Value:
     def __init__(self, data, _children: Iterable[Value] = (), _op: str = "", label: str = ""):
         self.data = data if type(data) is float else _to_float(data)
         self.grad = 0.0
-        self._prev = tuple(_children)
-        # A user-built node (micrograd style) whose op names a row gets its rule.
-        self._rule = P.lookup(_op) if _op else None
-        if _op and self._rule is None:
-            raise ValueError(
-                f"unknown op {_op!r}: expected one of {sorted(P.PRIMITIVES)} or '**<number>'"
-            )
+        self._prev = _children if type(_children) is tuple else tuple(_children)
+        self._rule = None
+        if _op:  # a user-built node (micrograd style) whose op names a row gets its rule
+            self._rule = P.lookup(_op)
+            if self._rule is None:
+                raise ValueError(
+                    f"unknown op {_op!r}: expected one of {sorted(P.PRIMITIVES)} or '**<number>'"
+                )
         self.label = label
         self._scope = _current_mode().scope
 

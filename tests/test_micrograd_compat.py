@@ -30,24 +30,24 @@ MicrogradValue = micrograd.engine.Value
 # -- micrograd's test/test_engine.py -----------------------------------------------------
 
 
+def _sanity_check(x):
+    """micrograd's test_sanity_check expression, for any scalar type with relu()."""
+    z = 2 * x + 2 + x
+    q = z.relu() + z * x
+    h = (z * z).relu()
+    y = h + q + q * x
+    y.backward()
+    return y
+
+
 @pytest.mark.torch
 def test_micrograd_sanity_check_matches_pytorch_exactly():
-    x = Value(-4.0)
-    z = 2 * x + 2 + x
-    q = z.relu() + z * x
-    h = (z * z).relu()
-    y = h + q + q * x
-    y.backward()
-    xmg, ymg = x, y
+    xmg = Value(-4.0)
+    ymg = _sanity_check(xmg)
 
-    x = torch.Tensor([-4.0]).double()
-    x.requires_grad = True
-    z = 2 * x + 2 + x
-    q = z.relu() + z * x
-    h = (z * z).relu()
-    y = h + q + q * x
-    y.backward()
-    xpt, ypt = x, y
+    xpt = torch.Tensor([-4.0]).double()
+    xpt.requires_grad = True
+    ypt = _sanity_check(xpt)
 
     assert ymg.data == ypt.data.item()
     assert xmg.grad == xpt.grad.item()
