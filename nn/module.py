@@ -319,13 +319,14 @@ class Layer(Module):
         rng = _random_source(kwargs.pop("seed", None))
         self.neurons = [Neuron(nin, seed=rng, **kwargs) for _ in range(nout)]
         self._scopes = [f"neurons.{j}" for j in range(nout)]
+        self._name = f"Layer({nin}, {nout})"  # for error messages
 
     @property
     def activation(self) -> str:
         return self.neurons[0].activation
 
     def __call__(self, x):
-        x = _as_inputs(x, self.nin, f"Layer({self.nin}, {self.nout})")
+        x = _as_inputs(x, self.nin, self._name)
         out = []
         for name, neuron in zip(self._scopes, self.neurons, strict=False):
             token = _enter_scope(name)
@@ -390,8 +391,10 @@ class MLP(Module):
             for i in range(len(self.nouts))
         ]
         self._scopes = [f"layers.{i}" for i in range(len(self.layers))]
+        self._name = f"MLP({self.nin}, {self.nouts})"  # for error messages
 
     def __call__(self, x):
+        x = _as_inputs(x, self.nin, self._name)
         last = len(self.layers) - 1
         for i, (name, layer) in enumerate(zip(self._scopes, self.layers, strict=False)):
             token = _enter_scope(name)

@@ -79,8 +79,16 @@ def test_neuron_computes_activation_of_weighted_sum():
 @pytest.mark.parametrize("make", [lambda: Neuron(3), lambda: Layer(3, 2), lambda: MLP(3, [2, 1])])
 def test_wrong_input_length_raises_naming_both_lengths(make):
     random.seed(0)
+    module = make()
     with pytest.raises(ValueError, match="expects 3 inputs, got 2"):
-        make()([1.0, 2.0])
+        module([1.0, 2.0])
+
+
+def test_wrong_input_length_error_names_the_module_called():
+    with pytest.raises(ValueError, match=r"^MLP\(3, \[2, 1\]\) expects 3 inputs, got 4$"):
+        MLP(3, [2, 1], seed=0)([1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match=r"^Layer\(3, 2\) expects 3 inputs, got 1$"):
+        Layer(3, 2, seed=0)([1.0])
 
 
 def test_inputs_may_be_numbers_values_or_numpy_rows():
