@@ -59,7 +59,8 @@ class GradcheckError(AssertionError):
 
 @dataclass(frozen=True)
 class GradcheckRow:
-    """One compared derivative: ``name`` is the input (``x0``) or input pair (``x0, x1``)."""
+    """One compared derivative: ``name`` is the input (``x0``) or, for a second
+    derivative, ``d2f/dx{i}dx{j}`` with ``value`` the pair of input values."""
 
     name: str
     value: float | tuple[float, float]
@@ -315,7 +316,7 @@ def _finish(f, point, output, rows, eps, atol, rtol, raise_exception) -> Gradche
     if owner is not None and type(owner).__repr__ is not object.__repr__:
         name = f"{name} of {owner!r}"
     message = (
-        f"gradient check of {name} at {point} failed: backward's derivative disagrees "
+        f"gradient check of {name} at {point} failed: analytic derivatives disagree "
         f"with central finite differences in {len(result.failures)} of {len(rows)} rows "
         f"(a row fails when |analytic - numeric| > atol + rtol * |numeric|)\n{result}"
     )

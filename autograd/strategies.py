@@ -13,8 +13,9 @@ the primitive table together with the point to evaluate it at. The drawn
 ``Expression`` has ``fn`` (takes one Value per variable, returns a Value),
 ``inputs`` (the floats to call it with), ``variables`` (``x0``, ``x1``, ... in
 order of first appearance) and ``str(expr)``, its source in the expression
-syntax of ``autograd.expression`` (so ``chainrule graph "<str(expr)>"`` draws
-it), for example ``tanh(x0 * x1) + x0 ** 2``.
+syntax of ``autograd.expression``, for example ``tanh(x0 * x1) + x0 ** 2``
+(``chainrule graph -o g.svg -- "<str(expr)>" x0=... x1=...`` draws it; the
+``--`` lets a source start with ``-``).
 
 How inputs stay inside each primitive's domain. The inputs are drawn first,
 then the tree is built bottom-up and evaluated as it grows. When the argument
@@ -30,10 +31,12 @@ time discarding examples and report health-check failures; guarding every op
 (``log(x ** 2 + 0.5)``) makes every expression look the same and hides the
 simple cases. Repairs are a deterministic function of what was drawn, so
 shrinking works as usual, and they keep the distance to every singularity
-and kink well above gradcheck's ``eps``. The only rejection left is for
-examples whose intermediate values grow beyond ``VALUE_LIMIT`` (rare:
-repeated powers of large numbers), where finite differences are
-meaningless.
+and kink well above gradcheck's ``eps``. The only rejections left are for
+draws where some intermediate value exceeds ``VALUE_LIMIT`` in magnitude or
+its gradient (1-norm, over all variables) exceeds ``STEEPNESS_LIMIT`` (0.3%
+of draws at depth 4, 2% at depth 5: powers and exponentials of exponentials), where
+finite differences lose their accuracy; the gradient is bounded with the
+rows' own local derivatives as the tree is built.
 
 Shrinking gives small readable examples: trees shrink towards a single op
 on ``x0`` (ops are tried in the order given, simplest first by default),
@@ -80,6 +83,7 @@ DEFAULT_SLOPE = 0.01  # leaky_relu(x) without a slope, as in the expression synt
 KINK_MARGIN = 0.1  # the least distance from a kink an argument may have
 EXP_MAX = 4.0  # the largest argument of exp (e**4 ~ 55)
 VALUE_LIMIT = 1e3  # the largest magnitude of any intermediate value
+STEEPNESS_LIMIT = 1e3  # the largest gradient (1-norm) of any intermediate value
 INPUT_LOW, INPUT_HIGH = -2.0, 2.0
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4}
@@ -262,20 +266,33 @@ def _shift_into_domain(op: str, param, index: int, value: float) -> int:
     return 0
 
 
-def _node(op: str, args: Sequence[tuple[Node, float]], param=None) -> tuple[Node, float]:
-    """The node ``op(args)`` with its arguments shifted into op's domain, and its value."""
+def _node(op: str, args: Sequence[tuple[Node, float, float]], param=None):
+    """The node ``op(args)`` with its arguments shifted into op's domain, its value and
+    its steepness.
+
+    Each argument is ``(node, value, steepness)``, where steepness bounds the
+    sum over the variables of |d(value)/d(variable)| (1 for a variable, 0 for
+    a constant), propagated with the rows' own local derivatives.
+    """
     shifted = []
-    for index, (child, value) in enumerate(args):
+    for index, (child, value, steepness) in enumerate(args):
         shift = _shift_into_domain(op, param, index, value)
         if shift > 0:
             child, value = Node("+", (child, Node("const", (), shift))), value + shift
         elif shift < 0:
             child, value = Node("-", (child, Node("const", (), -shift))), value + shift
-        shifted.append((child, value))
-    value = _row(op, param).forward(*[value for _, value in shifted])
-    if not (math.isfinite(value) and abs(value) <= VALUE_LIMIT):
-        reject()  # too large for finite differences to mean anything
-    return Node(op, tuple(child for child, _ in shifted), param), value
+        shifted.append((child, value, steepness))
+    row = _row(op, param)
+    values = [value for _, value, _ in shifted]
+    value = row.forward(*values)
+    locals_ = row.local_grads(*values, value)
+    steepness = math.fsum(abs(local) * s for local, (_, _, s) in zip(locals_, shifted,
+                                                                      strict=True))
+    # Finite differences mean little where values or slopes are huge (say
+    # exp(exp(x) - 51) at x = 4): such rare draws are rejected.
+    if not (abs(value) <= VALUE_LIMIT and steepness <= STEEPNESS_LIMIT):
+        reject()
+    return Node(op, tuple(child for child, _, _ in shifted), param), value, steepness
 
 
 def _canonical_ops(ops: Sequence[str]) -> tuple[str, ...]:
@@ -346,15 +363,15 @@ def expressions(
     def draw_expression(draw) -> Expression:
         point = [draw(inputs) for _ in range(count)]
 
-        def variable() -> tuple[Node, float]:
+        def variable() -> tuple[Node, float, float]:
             index = draw(st.integers(0, count - 1))
-            return Node("var", (), index), point[index]
+            return Node("var", (), index), point[index], 1.0
 
-        def constant() -> tuple[Node, float]:
+        def constant() -> tuple[Node, float, float]:
             number = draw(st.sampled_from(CONSTANTS))
-            return Node("const", (), number), number
+            return Node("const", (), number), number, 0.0
 
-        def subtree(depth: int, root: bool = False) -> tuple[Node, float]:
+        def subtree(depth: int, root: bool = False) -> tuple[Node, float, float]:
             # A leaf about a quarter of the time below the root; 0 shrinks to a leaf.
             if depth == 0 or (not root and draw(st.integers(0, 3)) == 0):
                 return variable()
@@ -372,7 +389,7 @@ def expressions(
                 return _node(op, [argument], draw(st.sampled_from(LEAKY_RELU_SLOPES)))
             return _node(op, [argument], _exponent(op))
 
-        tree, _ = subtree(max_depth, root=True)
+        tree, _, _ = subtree(max_depth, root=True)
         return _named(tree, point, names)
 
     return draw_expression()

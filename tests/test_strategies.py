@@ -1,6 +1,8 @@
 """autograd.strategies: expressions stay in every op's domain, print what they compute,
 select ops by name, shrink to small examples, and hypothesis stays a lazy import."""
 
+import contextlib
+import io
 import math
 import re
 import subprocess
@@ -227,3 +229,22 @@ def test_source_parses_back_to_the_same_graph(expr):
                                                                 strict=True)})
     assert theirs.data == ours.data
     assert [n._op for n in topological_order(theirs)] == [n._op for n in topological_order(ours)]
+
+
+@settings(max_examples=25)
+@given(expr=expressions())
+def test_source_is_accepted_by_the_graph_command(tmp_path_factory, expr):
+    from viz.cli import main
+
+    path = tmp_path_factory.mktemp("graph") / "graph.dot"
+    assignments = [f"{name}={x!r}" for name, x in zip(expr.variables, expr.inputs, strict=True)]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        # "--": a source may start with "-", which argparse would take for an option.
+        assert main(["graph", "-o", str(path), "--", str(expr), *assignments]) == 0
+    values = [Value(x) for x in expr.inputs]
+    expr.fn(*values).backward()
+    for name, value in zip(expr.variables, values, strict=True):
+        row = rf"^{name}\s+\S+\s+{re.escape(f'{value.grad:.6g}')}$"
+        assert re.search(row, printed.getvalue(), re.M), printed.getvalue()
+    assert path.exists()
