@@ -3,10 +3,13 @@ rendering by suffix, and the behaviour without Graphviz's `dot` program."""
 
 import random
 import re
+import string
 import xml.etree.ElementTree as ET
 
 import graphviz
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd
 from autograd import Value
@@ -496,3 +499,41 @@ def test_jupyter_shows_graphviz_errors_as_text_not_a_traceback():
     bundle = graph._repr_mimebundle_()
     assert list(bundle) == ["text/plain"]
     assert "could not lay out" in bundle["text/plain"] and "syntax error" in bundle["text/plain"]
+
+
+PRINTABLE = [c for c in string.printable if c not in "\t\n\r\x0b\x0c"] + list("äλ→€…−×ß中")
+
+
+@pytest.mark.graphviz
+@settings(max_examples=40)
+@given(label=st.text(alphabet=st.sampled_from(PRINTABLE), min_size=1, max_size=24))
+def test_any_printable_label_renders_as_itself(label):
+    v = Value(1.0, label=label)
+    texts = svg_texts(to_svg(v), "n0")
+    shown = label.strip(" ")  # a record field drops its outer spaces
+    expected = ([shown] if shown else []) + ["data 1.0000", "grad 0.0000"]
+    assert texts == expected
+
+
+def test_nn_moons_mlp_collapses_into_eight_boxes():
+    import nn
+
+    X, y = nn.data.moons(100, noise=0.1, seed=1)
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    loss = nn.hinge_loss([model(list(row)) for row in X], 2.0 * y - 1.0)
+    loss = loss + nn.l2_penalty(model, 1e-4)
+    loss.backward()
+    assert len(autograd.topological_order(loss)) > 10_000
+    source = draw_dot(loss, cluster="collapse", depth=1, names=model).source
+    boxes = [n for n in node_lines(source) if not n.endswith("op") and n != "legend"]
+    assert len(boxes) == 8
+    assert sorted(module_boxes(source)) == ["layers.0", "layers.1", "layers.2"]
+
+
+def test_ipython_display_without_dot_shows_text_not_a_traceback(no_dot):
+    from IPython.core.formatters import DisplayFormatter  # what Jupyter calls to show a value
+
+    data, _ = DisplayFormatter().format(draw_dot(neuron_graph()))
+    assert "image/svg+xml" not in data
+    shown = data["text/plain"]
+    assert "brew install graphviz" in shown and "digraph chainrule" in shown

@@ -117,3 +117,12 @@ def test_network_renders_to_svg_with_a_node_per_neuron():
     svg = render_svg(draw_network(nn.MLP(2, [16, 16, 1], seed=0), show="grad"))
     titles = re.findall(r'<g id="node\d+" class="node">\s*<title>(\w+)</title>', svg)
     assert sum(1 for t in titles if re.fullmatch(r"L\dN\d+", t)) == 33
+
+
+def test_wide_layers_squeeze_their_rows_to_stay_on_a_page():
+    source = draw_network(nn.MLP(2, [64, 1], seed=0)).source
+    heights = [float(y) for y in re.findall(r'pos="[\d.]+,(-?[\d.]+)!"', source)]
+    assert max(heights) - min(heights) < 13  # inches, captions included
+    sizes = {re.search(r" width=([\d.]+)", a).group(1) for n, a in node_attrs(source).items()
+             if n.startswith("L0N")}
+    assert sizes == {"0.125"}  # 10 inches / 64 rows, 80% of the gap

@@ -4,7 +4,10 @@
 ``trace_graph`` does: each Value is a record ``label | data … | grad …`` and
 each operation a small circle between its inputs and its result. Nodes are
 coloured by the sign and size of their gradient (see ``viz._style``) and a
-legend says what the colours mean.
+legend says what the colours mean; with ``show_grad=False``, or before any
+backward (every grad 0), nothing is coloured and there is no legend. An
+unlabelled node has no empty label cell (``data … | grad …``), so the grad
+is always the last field.
 
 Node names are stable (contract 4, the stepper relies on them): the i-th node
 of ``autograd.topological_order(root)`` is ``n{i}``, its op circle
@@ -53,7 +56,13 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-import graphviz
+try:
+    import graphviz
+except ImportError as error:  # a dependency of chainrule, but say what to do if it is missing
+    raise ImportError(
+        "viz needs the graphviz Python package: pip install graphviz "
+        "(rendering also needs Graphviz's dot program, see the README)"
+    ) from error
 
 from autograd import Value, topological_order
 
@@ -284,7 +293,9 @@ class _Group:
 class _Plan:
     """Which node goes where: ``owner[node]`` is a _Group (collapsed) or None (drawn itself).
 
-    Also ``scope_of[node]``: the box path a drawn node sits in (for cluster=True).
+    Also ``scope[node]`` (the module path a node belongs to, named parameters
+    included) and ``label[node]`` (its own label or its name), and
+    ``box_count``, the number of boxes that will be drawn.
     """
 
     def __init__(self, order: list[Value], depth: int | None, collapse: bool, names: dict):

@@ -27,7 +27,8 @@ from .graph import Digraph
 
 SHOW = ("data", "grad")
 COLUMN_GAP = 2.4  # inches between layers
-ROW_GAP = 0.55  # inches between neurons of a layer
+ROW_GAP = 0.55  # inches between neurons of a layer (less for wide layers, see _row_gap)
+TALLEST = 10.0  # inches: wider layers squeeze their neurons to stay about this tall
 LABEL_LIMIT = 12  # numbers inside the circles when no layer is wider than this
 
 
@@ -59,6 +60,11 @@ def draw_network(
     if labels is None:
         labels = max(widths) <= LABEL_LIMIT
 
+    # Each column is centred on y = 0; wide layers squeeze their rows, and
+    # dense layers get thinner, fainter edges so the picture stays legible.
+    gaps = [min(ROW_GAP, max(0.12, TALLEST / width)) for width in widths]
+    half = max((width - 1) / 2 * gap for width, gap in zip(widths, gaps, strict=True))
+    density = min(1.0, 16 / max(widths))
     weights = [getattr(w, show) for neurons in layers for n in neurons for w in n.w]
     biases = [getattr(n.b, show) for neurons in layers for n in neurons]
     weight_scale, bias_scale = S.scale_of(weights), S.scale_of(biases)
@@ -85,15 +91,16 @@ def draw_network(
         },
         edge_attr={"arrowhead": "none"},
     )
-    tallest = max(widths)
 
-    def position(column: int, row: int) -> str:
-        y = (tallest - 1) / 2 * ROW_GAP - (row - (widths[column] - 1) / 2) * ROW_GAP
-        return f"{column * COLUMN_GAP:.3f},{y:.3f}!"
+    def place(column: int, row: int) -> dict:
+        gap = gaps[column]
+        y = ((widths[column] - 1) / 2 - row) * gap
+        size = min(0.42, 0.8 * gap)
+        return {"pos": f"{column * COLUMN_GAP:.3f},{y:.3f}!", "width": f"{size:.3f}"}
 
     for row, name in enumerate(input_names):
         graph.node(
-            f"x{row}", graphviz.nohtml(S.plain_text(name)), pos=position(0, row),
+            f"x{row}", graphviz.nohtml(S.plain_text(name)), **place(0, row),
             fillcolor="#ffffff", fontsize="10", tooltip=S.plain_text(f"input {name}"),
         )
     previous = [f"x{row}" for row in range(nin)]
@@ -106,7 +113,7 @@ def draw_network(
             graph.node(
                 name,
                 S.fmt(bias, precision) if labels else "",
-                pos=position(column, row),
+                **place(column, row),
                 fillcolor=fill,
                 fontcolor=S.text_color(fill),
                 tooltip=S.plain_text(
@@ -115,7 +122,7 @@ def draw_network(
                 ),
             )
             for source, w in zip(previous, neuron.w, strict=True):
-                graph.edge(source, name, **_weight_style(getattr(w, show), weight_scale))
+                graph.edge(source, name, **_weight_style(getattr(w, show), weight_scale, density))
             names.append(name)
         previous = names
 
@@ -128,7 +135,7 @@ def draw_network(
             fixedsize="false",
             fontsize="11",
             fontcolor="#52606d",
-            pos=f"{column * COLUMN_GAP:.3f},{-ROW_GAP * 1.1:.3f}!",
+            pos=f"{column * COLUMN_GAP:.3f},{-half - 0.6:.3f}!",
         )
     if legend:
         graph.node(
@@ -139,7 +146,7 @@ def draw_network(
             fixedsize="false",
             fontsize="10",
             pos=f"{len(widths) * COLUMN_GAP - COLUMN_GAP * 0.2:.3f},"
-            f"{(tallest - 1) * ROW_GAP:.3f}!",
+            f"{half:.3f}!",
         )
     return graph
 
@@ -161,14 +168,15 @@ def _layers_of(mlp) -> list[list]:
     return result
 
 
-def _weight_style(value: float, scale: float) -> dict:
-    """An edge's colour (sign, opacity by magnitude) and width (magnitude)."""
+def _weight_style(value: float, scale: float, density: float = 1.0) -> dict:
+    """An edge's colour (sign, opacity by magnitude) and width (magnitude, less when dense)."""
     if not math.isfinite(value):
         return {"color": S.NONFINITE_FILL, "penwidth": "2.0"}
     fraction = abs(value) / scale if scale else 0.0
     base = S.POSITIVE[0] if value >= 0 else S.NEGATIVE[0]
-    alpha = int(round(255 * (0.2 + 0.8 * fraction)))
-    return {"color": f"{base}{alpha:02x}", "penwidth": f"{0.3 + 3.7 * fraction:.2f}"}
+    alpha = int(round(255 * (0.1 + 0.1 * density + 0.8 * fraction)))
+    width = 0.3 + 3.7 * max(0.25, density) * fraction
+    return {"color": f"{base}{alpha:02x}", "penwidth": f"{width:.2f}"}
 
 
 def _caption(column: int, layers: list[list]) -> str:

@@ -38,7 +38,10 @@ CLASS_COLOURS = ("#2166ac", "#b2182b", "#1b9e77", "#d95f02", "#7570b3", "#e7298a
 
 
 def _figure(width: float, height: float, columns: int = 1):
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError("viz's plots need matplotlib: pip install matplotlib") from error
 
     figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
     axes = [figure.add_subplot(1, columns, i + 1) for i in range(columns)]
