@@ -1,6 +1,7 @@
 // chainrule backward stepper: drives one stepper container. No globals, no network.
 //
 // `root` is the container element, `data` the payload written by viz/stepper.py:
+//   svg                     the graph drawn by viz.draw_dot, ids prefixed with the container id
 //   names[i], formulas[i]   display name and "c = a * b" text of value node i (node n{i} of the SVG)
 //   rootName                name of the output node (the L of dL/da)
 //   blank, prefix           grad text of a node not reached yet, and the prefix of a reached one
@@ -8,19 +9,37 @@
 //   steps[k] = [node, upstream, fill, contributions]; contributions[j] =
 //       [child, local, added, total, fill]  (numbers already formatted by Python)
 // Position 0 is the seed (dL/dL); position k >= 1 is backward step k - 1.
+var VIEW = [
+  '<div class="crs-bar">',
+  '<button type="button" class="crs-prev" title="Previous step (left arrow)">Prev</button>',
+  '<button type="button" class="crs-play" title="Play or pause">Play</button>',
+  '<button type="button" class="crs-next" title="Next step (right arrow)">Next</button>',
+  '<input type="range" class="crs-slider" min="0" max="0" value="0" step="1"',
+  ' aria-label="backward step">',
+  '<span class="crs-count"></span>',
+  '<button type="button" class="crs-fit"',
+  ' title="Fit the graph to the width or show it at full size">Fit width</button>',
+  "</div>",
+  '<div class="crs-graph"></div>',
+  '<div class="crs-panel"><div class="crs-title"></div><div class="crs-rule"></div>',
+  '<div class="crs-order"></div></div>',
+].join("");
+
 function chainruleStepper(root, data) {
   "use strict";
   var q = function (selector) { return root.querySelector(selector); };
-  var svg = q(".crs-graph svg");
+  if (q(".crs-bar")) return; // already running in this container
+  var nojs = q(".crs-nojs");
+  if (nojs) nojs.parentNode.removeChild(nojs);
+  root.insertAdjacentHTML("beforeend", VIEW);
+  var graph = q(".crs-graph");
+  graph.innerHTML = data.svg; // one SVG, laid out once by Graphviz
+  var svg = graph.querySelector("svg");
   var slider = q(".crs-slider"), prev = q(".crs-prev"), next = q(".crs-next");
   var play = q(".crs-play"), count = q(".crs-count"), fit = q(".crs-fit");
   var title = q(".crs-title"), rule = q(".crs-rule"), order = q(".crs-order");
-  var graph = q(".crs-graph");
   var last = data.steps.length - 1;
   var position = 0, timer = null, lit = [];
-
-  var nojs = q(".crs-nojs");
-  if (nojs) nojs.style.display = "none";
 
   // Graphviz writes each node as <g class="node"><title>name</title>...; find ours by name.
   var groups = {};
@@ -51,11 +70,15 @@ function chainruleStepper(root, data) {
 
   function paint(i, text, fill) {
     var v = value[i];
-    if (!v) return;
+    if (!v || (v.text === text && v.fill === fill)) return; // touch the DOM only on change
+    v.text = text;
     v.grad.textContent = text;
-    if (v.shape) v.shape.style.fill = fill;
-    var ink = data.textOn[fill] || "";
-    v.texts.forEach(function (t) { t.style.fill = ink; });
+    if (v.fill !== fill) {
+      v.fill = fill;
+      if (v.shape) v.shape.style.fill = fill;
+      var ink = data.textOn[fill] || "";
+      v.texts.forEach(function (t) { t.style.fill = ink; });
+    }
   }
 
   function light(element, cls) {
@@ -117,16 +140,24 @@ function chainruleStepper(root, data) {
     position = k;
     lit.forEach(function (pair) { pair[0].classList.remove(pair[1]); });
     lit = [];
-    for (var i = 0; i < value.length; i++) paint(i, data.blank, data.unreached);
+    // Each node's state after step k, worked out first and painted once.
+    var text = [], fill = [];
+    var set = function (i, number, colour) { text[i] = data.prefix + number; fill[i] = colour; };
     for (var s = 0; s <= k; s++) {
       var step = data.steps[s];
-      paint(step[0], data.prefix + step[1], step[2]);
-      step[3].forEach(function (c) { paint(c[0], data.prefix + c[3], c[4]); });
+      set(step[0], step[1], step[2]);
+      step[3].forEach(function (c) { set(c[0], c[3], c[4]); });
+    }
+    for (var i = 0; i < value.length; i++) {
+      if (text[i] === undefined) paint(i, data.blank, data.unreached);
+      else paint(i, text[i], fill[i]);
     }
     var current = data.steps[k], node = current[0];
     if (value[node]) light(value[node].g, "crs-current");
-    light(groups["n" + node + "op"], "crs-current");
-    (edgesOf[node] || []).forEach(function (e) { light(e, "crs-active"); });
+    if (k > 0) { // the seed only sets the output's gradient; later steps use its op
+      light(groups["n" + node + "op"], "crs-current");
+      (edgesOf[node] || []).forEach(function (e) { light(e, "crs-active"); });
+    }
     current[3].forEach(function (c) { if (value[c[0]]) light(value[c[0]].g, "crs-child"); });
     if (value[node]) reveal(value[node].g);
     slider.value = String(k);

@@ -17,16 +17,18 @@ two contributions in one step, each with its running total.
 
 Where it works. The HTML needs no kernel and no network: the SVG, the records
 (JSON), the CSS and the JavaScript are all inline, fonts are the system's, and
-everything is scoped to a container with a fresh unique id, so several
-steppers on one page (or the same one shown twice) do not interfere; the SVG's
-own ids (``graph0``, ``node1``, ...) are prefixed with that id too. In
-JupyterLab, Notebook 7, VS Code and HTML exported by nbconvert, the viewer runs
-in the output of a cell you execute. Jupyter does not run JavaScript from
+everything is scoped to its container (found from the running script, with a
+fresh unique id as fallback), so several steppers on one page, or one output
+shown in two JupyterLab views, do not interfere; the SVG's own ids
+(``graph0``, ``node1``, ...) are prefixed with the container id. In
+JupyterLab, Notebook 7, VS Code and HTML exported by nbconvert, the viewer
+runs in the output of a cell you execute. Jupyter does not run JavaScript from
 outputs of an *untrusted* notebook (one opened from elsewhere and not run
-again): the output then shows the finished backward pass (every gradient
-filled in) with a note saying the controls need the notebook to be trusted
-(run the cell, or ``jupyter trust notebook.ipynb``). ``.save(path)`` writes the
-viewer as a standalone HTML page that any browser opens offline.
+again), and its sanitizer strips ``<svg>`` and ``<style>``; so the SVG travels
+inside the script, and such an output shows only a note saying how to get the
+viewer (run the cell again, ``jupyter trust notebook.ipynb``, or open a file
+written by ``.save``). ``.save(path)`` writes the viewer as a standalone HTML
+page that any browser opens offline.
 
 Decisions. ``step_through`` leaves every ``.grad`` as it found it: it shows a
 fresh backward pass (as ``backward()`` from zero gradients), whatever the
@@ -68,12 +70,14 @@ def step_through(root, grad: float = 1.0, **draw_options) -> Stepper:
 class Stepper:
     """One backward pass as records plus one SVG; displays itself in Jupyter.
 
-    ``records``: position 0 is the seed ``{"step": 0, "node": i, "name",
-    "upstream": seed, "contributions": []}``; position k >= 1 is backward step
-    k - 1 with ``"op"``, ``"upstream"`` and ``"contributions"``, a list of
-    ``{"child", "name", "local", "added", "total"}`` where ``total`` is the
-    child's gradient after this contribution. ``names[i]`` is node i's display
-    name (node i of ``topological_order(root)``, ``n{i}`` in the SVG).
+    ``records``: one dict per position with keys ``step``, ``node`` (index),
+    ``name``, ``op``, ``upstream`` and ``contributions``. Position 0 is the
+    seed (the root, ``op`` '', ``upstream`` the seed, no contributions);
+    position k >= 1 is backward step k - 1, whose contributions are dicts
+    ``{"child", "name", "local", "added", "total"}`` in operand order, where
+    ``total`` is the child's gradient after this contribution. ``names[i]`` is
+    node i's display name (node i of ``topological_order(root)``, ``n{i}`` in
+    the SVG).
     """
 
     def __init__(self, root, grad: float = 1.0, **draw_options):
@@ -86,7 +90,7 @@ class Stepper:
             )
         order = autograd.topological_order(root)
         self.precision = draw_options.get("precision", 4)
-        self.names = [node.label or f"n{i}" for i, node in enumerate(order)]
+        self.names = [str(node.label or "") or f"n{i}" for i, node in enumerate(order)]
         with _grads_kept(order):  # backward_steps and the drawing write .grad
             self.records, totals = _records(root, order, grad, self.names)
             # Laid out with the final gradients, every grad field fits its last number.
@@ -111,10 +115,8 @@ class Stepper:
         fragment = _TEMPLATE.format(
             id=container,
             css=_asset("stepper.css"),
-            last=len(self.records) - 1,
-            svg=_prefix_ids(self.svg, container),
             js=_asset("stepper.js"),
-            data=_script_json(self._payload()),
+            data=_script_json({**self._payload(), "svg": _prefix_ids(self.svg, container)}),
         )
         if not full_document:
             return fragment
@@ -245,34 +247,24 @@ def _prefix_ids(svg: str, prefix: str) -> str:
 
 
 def _script_json(payload) -> str:
-    """payload as a JavaScript literal that cannot close the <script> element around it."""
+    """payload as a JavaScript literal that cannot end or comment out the <script> around it."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
 
 
 def _html_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# The script builds the viewer, and the SVG travels inside it: where the script
+# does not run (an untrusted notebook, whose sanitizer also strips <svg> and
+# would leave its texts as loose words), only the note about trusting shows.
 _TEMPLATE = """\
 <div class="crs" id="{id}" tabindex="0" data-lm-suppress-shortcuts="true">
 <style>{css}</style>
-<div class="crs-bar">
-<button type="button" class="crs-prev" title="Previous step (left arrow)">Prev</button>
-<button type="button" class="crs-play" title="Play or pause">Play</button>
-<button type="button" class="crs-next" title="Next step (right arrow)">Next</button>
-<input type="range" class="crs-slider" min="0" max="{last}" value="{last}" step="1"
- aria-label="backward step">
-<span class="crs-count">step {last} / {last}</span>
-<button type="button" class="crs-fit"
- title="Fit the graph to the width or show it at full size">Fit width</button>
-</div>
-<div class="crs-nojs">This is the finished backward pass. Stepping through it needs JavaScript,
-which Jupyter runs only in trusted notebooks: run the cell (or <code>jupyter trust</code> the
-notebook), or open the file written by <code>.save()</code> in a browser.</div>
-<div class="crs-graph">{svg}</div>
-<div class="crs-panel"><div class="crs-title"></div><div class="crs-rule"></div>
-<div class="crs-order"></div></div>
+<div class="crs-nojs">The backward stepper needs JavaScript, which Jupyter runs only in trusted
+notebooks: run the cell again (or <code>jupyter trust</code> the notebook), or open the file
+written by <code>.save()</code> in a browser.</div>
 <script>(function () {{
 {js}
 // The script's own container first: JupyterLab may show one output in several views.
