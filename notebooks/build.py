@@ -165,6 +165,14 @@ o = n.tanh(); o.label = "o"
 step_through(o)
 """),
     md("""
+Where the viewer's script cannot run (an untrusted notebook, or GitHub's
+preview) it shows only a note. This is the pass it steps through, finished:
+"""),
+    code("""
+o.backward()
+draw_dot(o)
+"""),
+    md("""
 The same steps as data: `autograd.backward_steps` yields one record per node,
 in the order backward processes them. `added` is always `upstream × local`.
 """),
@@ -250,6 +258,7 @@ topological order, `c` comes before `b`, so `b` is complete when it is
 processed. Step through it:
 """),
     code("step_through(d)"),
+    code("draw_dot(d)  # the finished pass (d.backward() ran above): a.grad = 48"),
 ]
 
 
