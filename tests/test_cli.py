@@ -133,6 +133,7 @@ def test_hostile_expression_exits_2_with_a_reason_and_runs_nothing(
         (["graph", "x", "x=1", "-o", "graph.txt"], "-o must end in .svg, .png, .pdf or .dot"),
         (["graph", "x", "x=1", "-o", "missing/graph.svg"], "the folder missing does not exist"),
         (["step", "x", "x=1", "-o", "missing/steps.html"], "the folder missing does not exist"),
+        (["graph", "x", "x=1", "--max-nodes", "0"], "--max-nodes must be at least 1, got 0"),
     ],
 )
 def test_bad_variable_values_are_usage_errors(capsys, tmp_path, monkeypatch, argv, reason):

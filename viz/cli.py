@@ -54,11 +54,11 @@ class UsageError(Exception):
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("chainrule")
-    except Exception:  # not installed (running from a source tree)
+    except PackageNotFoundError:  # not installed (running from a source tree)
         from autograd import __version__
 
         return __version__
@@ -79,8 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train an MLP on a data set and write its pictures",
         description="Train an MLP; writes model.json, history.csv, loss.svg, network.svg, "
-        "neuron.svg and, for 2-D inputs, decision_boundary.svg into --out.",
+        "neuron.svg and, for a classification with two inputs, decision_boundary.svg "
+        "into --out.",
     )
+    train.set_defaults(subparser=train)  # main reports usage errors with its usage line
     train.add_argument("--dataset", default="moons",
                        help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
     train.add_argument("--target", help="the target column of a CSV file (default: the last)")
@@ -115,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
             "nothing in it is executed. An EXPR that starts with '-' goes after '--': "
             f'chainrule {name} -- "-x * y" x=2 y=3',
         )
+        command.set_defaults(subparser=command)
         command.add_argument("expr", metavar="EXPR", help='e.g. "tanh(x * w + b)"')
         command.add_argument("assignments", metavar="name=value", nargs="*",
                              help="a value for every variable of EXPR")
@@ -130,18 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit status (0 ok, 1 failure, 2 bad arguments)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    subparser = parser._subparsers._group_actions[0].choices[args.command]
     try:
         return COMMANDS[args.command](args)
     except UsageError as error:
-        subparser.error(str(error))  # prints the usage, exits with status 2
+        args.subparser.error(str(error))  # prints the usage, exits with status 2
     except ExpressionError as error:
-        subparser.error(f"EXPR: {error}")
+        args.subparser.error(f"EXPR: {error}")
     except (RuntimeError, FloatingPointError, OSError) as error:
         # no Graphviz, training diverged, a file that cannot be written: not usage mistakes
         print(f"chainrule {args.command}: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
 # -- graph, step, explain --------------------------------------------------------------------
@@ -191,7 +192,9 @@ def _number(x: float) -> str:
 
 
 def _output_path(args) -> Path:
-    """-o as a Path whose folder exists."""
+    """-o as a Path whose folder exists (after checking --max-nodes too)."""
+    if args.max_nodes < 1:
+        raise UsageError(f"--max-nodes must be at least 1, got {args.max_nodes}")
     path = Path(args.output)
     if not path.parent.is_dir():
         raise UsageError(f"-o {args.output}: the folder {path.parent} does not exist")
