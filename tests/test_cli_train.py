@@ -156,3 +156,18 @@ def test_csv_without_the_target_column_is_a_usage_error(capsys, tmp_path):
                            "--out", str(tmp_path / "out"))
     assert_usage_error(status, out, err, "cannot read")
     assert "label" in err
+
+
+@pytest.mark.graphviz
+def test_the_make_demo_command_runs(capsys, tmp_path):
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    (command,) = [line.strip() for line in recipe.splitlines() if "chainrule train" in line]
+    argv = command.split("chainrule ", 1)[1].replace("$(OUT)", str(tmp_path)).split()
+    # the demo's own arguments, then a short run: later options win in argparse
+    status, out, _ = run(capsys, *argv, "--epochs", "1", "--samples", "24", "--no-progress")
+    assert status == 0
+    assert "MLP 2-16-16-1" in out
+    assert (tmp_path / "decision_boundary.svg").exists()
