@@ -207,3 +207,12 @@ def test_too_large_a_graph_is_a_usage_error_naming_max_nodes(capsys, tmp_path, c
     assert not path.exists()
     status, _, _ = run(capsys, *argv[:-1], "200")
     assert status == 0 and path.exists()
+
+
+def test_missing_graphviz_program_exits_1_with_install_hint(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot program on PATH
+    status, out, err = run(capsys, "graph", "x * 2", "x=1", "-o", str(tmp_path / "g.svg"))
+    assert status == 1
+    assert err.startswith("chainrule graph: ") and "apt-get install graphviz" in err
+    assert not (tmp_path / "g.svg").exists()
+    assert "Traceback" not in err + out

@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         args.subparser.error(str(error))  # prints the usage, exits with status 2
     except ExpressionError as error:
         args.subparser.error(f"EXPR: {error}")
-    except (RuntimeError, FloatingPointError, OSError) as error:
-        # no Graphviz, training diverged, a file that cannot be written: not usage mistakes
+    except (RuntimeError, FloatingPointError, OSError, ImportError) as error:
+        # no Graphviz (program or package), no matplotlib, training diverged, a file that
+        # cannot be written: failures, not usage mistakes
         print(f"chainrule {args.command}: {error}", file=sys.stderr)
         return 1
 
