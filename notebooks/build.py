@@ -9,7 +9,9 @@ plain Python lists, makes them easy to review and to edit without Jupyter.
 """
 
 import argparse
+import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -666,13 +668,34 @@ def build(name: str):
     return notebook
 
 
+KERNEL_NAME = "chainrule-python"
+
+
 def execute(notebook, timeout: int = 300):
-    """Runs every cell in a fresh kernel started from this Python (the venv's ipykernel)."""
+    """Runs every cell in a fresh kernel started by this very Python (so, the venv's).
+
+    The kernel spec is written to a temporary folder and handed to the kernel
+    manager directly: a ``python3`` spec installed for the user (``ipykernel
+    install --user``) may name another interpreter, which lacks chainrule.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(HERE)}})
-    client.execute()
+    with tempfile.TemporaryDirectory(prefix="chainrule-kernel-") as kernels:
+        spec = Path(kernels) / KERNEL_NAME
+        spec.mkdir()
+        (spec / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (chainrule)",
+            "language": "python",
+        }))
+        manager = AsyncKernelManager(
+            kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[kernels])
+        )
+        client = NotebookClient(notebook, km=manager, timeout=timeout,
+                                resources={"metadata": {"path": str(HERE)}})
+        client.execute()
     return notebook
 
 
