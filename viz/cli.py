@@ -90,17 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="points drawn for a built-in data set (default: 200)")
     train.add_argument("--hidden", default="16,16",
                        help="hidden layer sizes, e.g. 16,16; '' for none (default: 16,16)")
-    train.add_argument("--activation", choices=ACTIVATIONS, default="relu")
+    train.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                       help="of the hidden layers (default: relu)")
     train.add_argument("--loss", choices=LOSSES,
                        help="default: bce_with_logits, cross_entropy or mse by task")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                       help="momentum is SGD with momentum 0.9 (default: adam)")
     train.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
-    train.add_argument("--epochs", type=int, default=100)
+    train.add_argument("--epochs", type=int, default=100, help="(default: 100)")
     train.add_argument("--batch-size", type=int, default=32,
                        help="mini-batch size; 0 for full batch (default: 32)")
     train.add_argument("--validation", type=float, default=0.2,
                        help="fraction held out for validation; 0 for none (default: 0.2)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0,
+                       help="for the data, the weights and the shuffling (default: 0)")
     train.add_argument("--out", default="out", help="output folder (default: out)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
 
