@@ -37,9 +37,9 @@ def topological_order(root: Value) -> list[Value]:
     order: list[Value] = []
     seen: set[Value] = set()
     # The stack holds nodes still to visit and, below a None, each node whose
-    # inputs are being visited: it is emitted when the None comes off. Nothing
-    # else is allocated per node, so even a million-deep chain keeps the
-    # garbage collector quiet.
+    # inputs are being visited: it is emitted when the None comes off. No
+    # object that outlives its step is allocated per node, so even a
+    # million-deep chain gives the garbage collector nothing to do.
     stack = [root]
     pop, push, extend = stack.pop, stack.append, stack.extend
     mark, emit = seen.add, order.append

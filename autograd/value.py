@@ -99,6 +99,9 @@ class Value:
         self.data = data if type(data) is float else _to_float(data)
         self.grad = 0.0
         self._prev = _children if type(_children) is tuple else tuple(_children)
+        for child in self._prev:
+            if not isinstance(child, Value):
+                raise TypeError(f"Value's _children must be Values, got {type(child).__name__}")
         self._rule = None
         if _op:  # a user-built node (micrograd style) whose op names a row gets its rule
             self._rule = P.lookup(_op)

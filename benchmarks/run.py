@@ -56,9 +56,6 @@ except ImportError:  # pragma: no cover - depends on what has landed
     _NN_MLP = None
 
 F64 = torch.float64
-# One thread, like every other peer: the machine is shared and the scalar
-# graphs cannot use more; whole-tensor PyTorch on 100 points gains little.
-torch.set_num_threads(1)
 SEED = 1337
 LEARNING_RATE = 1.0  # micrograd's demo schedule starts at 1.0
 ALPHA = 1e-4  # L2 weight of micrograd's demo
@@ -547,6 +544,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     scale = 10 if args.quick else 1
     args.tiny = 100_000 // scale
+    # One thread, like every other peer: the machine is shared and the scalar
+    # graphs cannot use more; whole-tensor PyTorch on 100 points gains little.
+    torch.set_num_threads(1)
     if not gc.isenabled():
         gc.enable()
     # Importing PyTorch leaves ~160,000 objects that a chainrule or micrograd

@@ -257,3 +257,26 @@ def test_fused_dot_and_sum_match_unfused():
     assert d.data == pytest.approx(0.5 - 3.0 - 1.0 + 3.5)
     assert [w.grad for w in ws] == [1.0, 3.0, -0.5]
     assert [x.grad for x in xs] == [1.5, 0.0, 3.0]
+
+
+def test_user_built_node_with_a_non_value_child_raises_naming_it():
+    with pytest.raises(TypeError, match="NoneType"):
+        Value(1.0, (Value(2.0), None), "+")
+
+
+def test_topological_order_is_micrograds_recursive_order():
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    c = a * b
+    d = (c + b.exp()) * (a - c)
+    order = topological_order(d)
+
+    def build_topo(v, topo, visited):  # micrograd's, for a small graph
+        if v not in visited:
+            visited.add(v)
+            for child in v._prev:
+                build_topo(child, topo, visited)
+            topo.append(v)
+        return topo
+
+    assert order == build_topo(d, [], set())
+    assert order[0] is a and order[-1] is d and len(order) == len(set(order))

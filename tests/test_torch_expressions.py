@@ -221,3 +221,17 @@ def test_network_template_matches_pytorch_at_random_inputs(x, y):
     value_t, grads_t = run_torch(expression, (x, y))
     assert value == pytest.approx(value_t, rel=REL, abs=1e-12)
     assert grads == pytest.approx(grads_t, rel=REL, abs=1e-12)
+
+
+def test_backward_seed_and_grad_output_scale_like_pytorch():
+    point = (0.7, -1.3)
+    expression = EXPRESSIONS["tanh sigmoid as a neuron"][0]
+    inputs = [Value(v) for v in point]
+    out = expression(ValueOps, *inputs)
+    by_grad = [g.data for g in grad(out, inputs, grad_output=-2.5)]
+    out.backward(-2.5)
+    tensors = [torch.tensor(v, dtype=F64, requires_grad=True) for v in point]
+    out_t = expression(TorchOps, *tensors)
+    expected = torch.autograd.grad(out_t, tensors, grad_outputs=torch.tensor(-2.5, dtype=F64))
+    assert by_grad == pytest.approx([g.item() for g in expected], rel=REL)
+    assert [x.grad for x in inputs] == pytest.approx([g.item() for g in expected], rel=REL)
