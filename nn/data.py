@@ -22,6 +22,8 @@ import os
 
 import numpy as np
 
+from ._checks import positive_int
+
 
 def _generator(seed):
     """numpy's global generator for None, a new Generator for an int, or seed itself."""
@@ -34,12 +36,6 @@ def _generator(seed):
     raise TypeError(
         f"seed must be an int, a numpy Generator/RandomState or None, got {type(seed).__name__}"
     )
-
-
-def _count(n, what: str = "n", least: int = 1) -> int:
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < least:
-        raise ValueError(f"{what} must be an int >= {least}, got {n!r}")
-    return int(n)
 
 
 def _shuffled_with_noise(X, y, noise, rng, shuffle: bool):
@@ -61,7 +57,7 @@ def xor() -> tuple[np.ndarray, np.ndarray]:
 
 def moons(n: int = 100, noise: float = 0.1, seed=None, shuffle: bool = True):
     """Two interleaving half circles (labels 0 and 1), as sklearn's make_moons."""
-    n = _count(n)
+    n = positive_int(n, "n")
     rng = _generator(seed)
     n_out, n_in = n // 2, n - n // 2
     angles_out, angles_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
@@ -77,7 +73,7 @@ def moons(n: int = 100, noise: float = 0.1, seed=None, shuffle: bool = True):
 
 def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed=None, shuffle=True):
     """A circle (label 0) around a smaller one ``factor`` times its radius (label 1)."""
-    n = _count(n)
+    n = positive_int(n, "n")
     if not 0.0 < factor < 1.0:
         raise ValueError(f"factor must lie in (0, 1), got {factor!r}")
     rng = _generator(seed)
@@ -96,7 +92,8 @@ def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed=None, s
 
 def blobs(n: int = 100, centers: int = 3, features: int = 2, std: float = 1.0, seed=None):
     """Gaussian blobs around ``centers`` random centres in [-10, 10]^features; label = blob."""
-    n, centers, features = _count(n), _count(centers, "centers"), _count(features, "features")
+    n, centers = positive_int(n, "n"), positive_int(centers, "centers")
+    features = positive_int(features, "features")
     rng = _generator(seed)
     middle = rng.uniform(-10.0, 10.0, size=(centers, features))
     sizes = [n // centers + (1 if i < n % centers else 0) for i in range(centers)]
@@ -109,7 +106,7 @@ def blobs(n: int = 100, centers: int = 3, features: int = 2, std: float = 1.0, s
 
 def spiral(n: int = 150, classes: int = 3, noise: float = 0.2, seed=None):
     """``classes`` interleaved spiral arms (CS231n's data set); n points in all."""
-    n, classes = _count(n), _count(classes, "classes")
+    n, classes = positive_int(n, "n"), positive_int(classes, "classes")
     rng = _generator(seed)
     X, y = [], []
     for c in range(classes):
@@ -127,7 +124,7 @@ def house_prices(n: int = 100, noise: float = 20.0, seed=None):
     price = 50 + 2.5 * size + 15 * bedrooms + noise. Features have very
     different scales: standardise them (``standardize``) before training.
     """
-    n = _count(n)
+    n = positive_int(n, "n")
     rng = _generator(seed)
     size = rng.uniform(40.0, 250.0, size=n)
     bedrooms = np.clip(np.round(size / 45.0 + rng.normal(scale=0.7, size=n)), 1, 6)
@@ -219,7 +216,7 @@ def batches(X, y, batch_size: int, shuffle: bool = True, seed=None):
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-    batch_size = _count(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     order = _generator(seed).permutation(len(X)) if shuffle else np.arange(len(X))
     for start in range(0, len(X), batch_size):
         rows = order[start : start + batch_size]

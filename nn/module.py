@@ -31,6 +31,8 @@ import autograd
 from autograd import Value
 from autograd import mode as _mode
 
+from ._checks import positive_int
+
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 INITS = ("uniform", "xavier", "he")
 
@@ -97,12 +99,6 @@ def _random_source(seed):
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
         return random.Random(int(seed))
     raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
-
-
-def _check_size(value, what: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _check_choice(value, choices, what: str) -> str:
@@ -264,7 +260,7 @@ class Neuron(Module):
         seed=None,
         fan_out: int = 1,
     ):
-        self.nin = _check_size(nin, "Neuron's nin")
+        self.nin = positive_int(nin, "Neuron's nin")
         if activation is None:
             activation = "relu" if nonlin else "linear"
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
@@ -313,8 +309,8 @@ class Layer(Module):
     _children_attribute = "neurons"
 
     def __init__(self, nin: int, nout: int, **kwargs):
-        self.nin = _check_size(nin, "Layer's nin")
-        self.nout = _check_size(nout, "Layer's nout")
+        self.nin = positive_int(nin, "Layer's nin")
+        self.nout = positive_int(nout, "Layer's nout")
         kwargs.setdefault("fan_out", nout)
         rng = _random_source(kwargs.pop("seed", None))
         self.neurons = [Neuron(nin, seed=rng, **kwargs) for _ in range(nout)]
@@ -364,10 +360,10 @@ class MLP(Module):
         dropout: float = 0.0,
         seed=None,
     ):
-        self.nin = _check_size(nin, "MLP's nin")
+        self.nin = positive_int(nin, "MLP's nin")
         if isinstance(nouts, numbers.Integral):
             raise TypeError(f"nouts must be a list of layer sizes such as [16, 1], got {nouts!r}")
-        self.nouts = [_check_size(n, "each layer size in nouts") for n in nouts]
+        self.nouts = [positive_int(n, "each layer size in nouts") for n in nouts]
         if not self.nouts:
             raise ValueError("nouts must list at least one layer size, such as [1]")
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")

@@ -49,6 +49,7 @@ import autograd
 from autograd import Value
 
 from . import losses as L
+from ._checks import positive_int
 from .data import _generator
 from .optim import OPTIMIZERS, Optimizer
 
@@ -108,18 +109,24 @@ def _numbers(output) -> list[float]:
 
 
 def accuracy(outputs, targets, loss: str) -> float:
-    """Fraction of samples classified right, reading the outputs the way ``loss`` reads them."""
-    right = 0
-    for output, target in zip(outputs, targets, strict=False):
+    """Fraction of predictions that are right, reading the outputs the way ``loss`` reads them.
+
+    cross_entropy: the arg-max class of each sample against its index; bce:
+    probability > 0.5 against target > 0.5; bce_with_logits and hinge: score
+    > 0 against target > 0 (every output of a multi-output model counts).
+    """
+    right = total = 0
+    for output, target in zip(outputs, targets, strict=True):
         scores = _numbers(output)
         if loss == "cross_entropy":
-            predicted = max(range(len(scores)), key=scores.__getitem__)
-            right += predicted == int(target)
+            right += max(range(len(scores)), key=scores.__getitem__) == int(target)
+            total += 1
             continue
-        target = float(np.ravel(target)[0])
         threshold = 0.5 if loss == "bce" else 0.0
-        right += (scores[0] > threshold) == (target > threshold if loss == "bce" else target > 0)
-    return right / len(outputs)
+        for score, wanted in zip(scores, np.ravel(target), strict=True):
+            right += (score > threshold) == (wanted > threshold)
+        total += len(scores)
+    return right / total
 
 
 def r2_score(outputs, targets) -> float:
@@ -162,7 +169,7 @@ def fit(
     """
     loss_name, loss_fn = _loss(loss)
     optimizer = _optimizer(optimizer, model, lr)
-    epochs = _positive_int(epochs, "epochs")
+    epochs = positive_int(epochs, "epochs")
     X, y = _arrays(X, y, "X", "y")
     rng = _generator(seed)
     if isinstance(validation, numbers.Real) and not isinstance(validation, bool):
@@ -175,8 +182,8 @@ def fit(
         X_val, y_val = _arrays(X_val, y_val, "X_val", "y_val")
     else:
         X_val = y_val = None
-    batch_size = len(X) if batch_size is None else _positive_int(batch_size, "batch_size")
-    patience = None if early_stopping is None else _positive_int(early_stopping, "early_stopping")
+    batch_size = len(X) if batch_size is None else positive_int(batch_size, "batch_size")
+    patience = None if early_stopping is None else positive_int(early_stopping, "early_stopping")
     metric_name, metric_fn = _metric(metric, loss_name)
     if loss_name == "hinge":
         y = _signed(y)
@@ -320,12 +327,6 @@ def _progress_bar(epochs: int, enabled: bool):
 
 
 # -- argument checks --------------------------------------------------------------------------
-
-
-def _positive_int(value, what: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _loss(loss):

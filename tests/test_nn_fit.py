@@ -225,3 +225,23 @@ def test_progress_bar_works_in_a_jupyter_kernel():
     assert "History(3 epochs" in shown
     assert "3/3" in shown
     assert "Warning" not in shown and all(o.output_type != "error" for o in outputs)
+
+
+def test_accuracy_reads_outputs_the_way_the_loss_does():
+    from nn.train import accuracy
+
+    assert accuracy([[0.9, 0.2], [0.6, 0.7]], [[1, 1], [1, 0]], "bce") == 0.5
+    assert accuracy([0.3, -0.1], [1, 0], "bce_with_logits") == 1.0
+    assert accuracy([0.3, -0.1], [-1, -1], "hinge") == 0.5
+    assert accuracy([[0.1, 2.0, -1.0], [3.0, 0.0, 0.0]], [1, 2], "cross_entropy") == 0.5
+
+
+@pytest.mark.parametrize("penalty", ["l1", "l2"])
+def test_penalties_shrink_the_weights(penalty):
+    X, y = data.moons(30, seed=13)
+    norms = {}
+    for strength in (0.0, 0.1):
+        model = moons_model()
+        fit(model, X, y, loss="hinge", lr=0.1, epochs=30, progress=False, **{penalty: strength})
+        norms[strength] = sum(abs(p.data) for p in model.parameters())
+    assert norms[0.1] < 0.8 * norms[0.0]
