@@ -5,10 +5,12 @@ import math
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd
 from autograd import GradcheckError, Value, gradcheck, gradgradcheck
-from autograd.strategies import expressions
+from autograd.strategies import expressions, reals
+from autograd.value import apply
 
 
 def test_correct_gradients_pass_and_result_is_truthy():
@@ -146,3 +148,17 @@ def test_backward_matches_finite_differences_on_random_expressions(expr):
 @given(expressions(max_depth=2))
 def test_create_graph_gradients_match_differences_of_backward(expr):
     gradgradcheck(expr.fn, expr.inputs)
+
+
+@pytest.mark.parametrize("name", sorted(autograd.PRIMITIVES))
+@settings(max_examples=30)
+@given(data=st.data())
+def test_every_row_of_the_table_passes_first_and_second_order_checks(name, data):
+    row = autograd.PRIMITIVES[name]
+    arity = row.arity or 4  # sum and dot: four operands
+    domains = row.domain * arity if len(row.domain) == 1 else row.domain
+    inputs = [
+        data.draw(reals(low, high, away_from=row.kinks), label=f"x{i}")
+        for i, (low, high) in enumerate(domains[:arity])
+    ]
+    assert gradcheck(lambda *values: apply(row, *values), inputs, order=2)
