@@ -9,7 +9,9 @@ plain Python lists, makes them easy to review and to edit without Jupyter.
 """
 
 import argparse
+import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,7 +52,8 @@ chainrule's engine computes, and take one gradient-descent step.
 from autograd import Value
 from viz import draw_dot
 
-x1, x2, t, lr = 0.5, 0.1, 0.6, 0.1
+x1, x2 = Value(0.5, label="x1"), Value(0.1, label="x2")   # inputs are leaves of the graph too
+t, lr = 0.6, 0.1
 start = dict(w11=0.4, w12=0.3, w21=0.6, w22=0.9, w31=0.5, w32=0.7, b1=0.1, b2=0.2, b3=0.3)
 p = {name: Value(v, label=name) for name, v in start.items()}
 
@@ -87,8 +90,8 @@ delta3 = dL_dy * Y * (1 - Y)
 delta1 = delta3 * start["w31"] * H1 * (1 - H1)
 delta2 = delta3 * start["w32"] * H2 * (1 - H2)
 by_hand = dict(
-    w11=delta1 * x1, w12=delta1 * x2, b1=delta1,
-    w21=delta2 * x1, w22=delta2 * x2, b2=delta2,
+    w11=delta1 * x1.data, w12=delta1 * x2.data, b1=delta1,
+    w21=delta2 * x1.data, w22=delta2 * x2.data, b2=delta2,
     w31=delta3 * H1, w32=delta3 * H2, b3=delta3,
 )
 print(f"dL/dy = {dL_dy:.6f}   delta3 = {delta3:.6f}")
@@ -162,6 +165,14 @@ x1w1x2w2 = x1w1 + x2w2; x1w1x2w2.label = "x1*w1 + x2*w2"
 n = x1w1x2w2 + b; n.label = "n"
 o = n.tanh(); o.label = "o"
 step_through(o)
+"""),
+    md("""
+Where the viewer's script cannot run (an untrusted notebook, or GitHub's
+preview) it shows only a note. This is the pass it steps through, finished:
+"""),
+    code("""
+o.backward()
+draw_dot(o)
 """),
     md("""
 The same steps as data: `autograd.backward_steps` yields one record per node,
@@ -249,6 +260,7 @@ topological order, `c` comes before `b`, so `b` is complete when it is
 processed. Step through it:
 """),
     code("step_through(d)"),
+    code("draw_dot(d)  # the finished pass (d.backward() ran above): a.grad = 48"),
 ]
 
 
@@ -656,13 +668,34 @@ def build(name: str):
     return notebook
 
 
+KERNEL_NAME = "chainrule-python"
+
+
 def execute(notebook, timeout: int = 300):
-    """Runs every cell in a fresh kernel started from this Python (the venv's ipykernel)."""
+    """Runs every cell in a fresh kernel started by this very Python (so, the venv's).
+
+    The kernel spec is written to a temporary folder and handed to the kernel
+    manager directly: a ``python3`` spec installed for the user (``ipykernel
+    install --user``) may name another interpreter, which lacks chainrule.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(HERE)}})
-    client.execute()
+    with tempfile.TemporaryDirectory(prefix="chainrule-kernel-") as kernels:
+        spec = Path(kernels) / KERNEL_NAME
+        spec.mkdir()
+        (spec / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (chainrule)",
+            "language": "python",
+        }))
+        manager = AsyncKernelManager(
+            kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[kernels])
+        )
+        client = NotebookClient(notebook, km=manager, timeout=timeout,
+                                resources={"metadata": {"path": str(HERE)}})
+        client.execute()
     return notebook
 
 

@@ -65,6 +65,13 @@ def test_explain_prints_one_row_per_chain_rule_step(capsys):
     assert out.splitlines()[-2].split() == ["a", "2", "-2"]
 
 
+def test_explain_of_a_single_leaf_says_there_are_no_steps(capsys):
+    status, out, _ = run(capsys, "explain", "x", "x=3")
+    assert status == 0
+    assert "no chain-rule steps" in out
+    assert out.splitlines()[-1].split() == ["x", "3", "1"]
+
+
 def test_explain_rows_match_backward():
     x, w, b = Value(0.5, label="x"), Value(-1.2, label="w"), Value(0.3, label="b")
     out = (x * w + b).tanh()
@@ -124,6 +131,9 @@ def test_hostile_expression_exits_2_with_a_reason_and_runs_nothing(
         (["explain", "x", "x"], "expected name=value"),
         (["explain", "x", "=1"], "expected name=value"),
         (["graph", "x", "x=1", "-o", "graph.txt"], "-o must end in .svg, .png, .pdf or .dot"),
+        (["graph", "x", "x=1", "-o", "missing/graph.svg"], "the folder missing does not exist"),
+        (["step", "x", "x=1", "-o", "missing/steps.html"], "the folder missing does not exist"),
+        (["graph", "x", "x=1", "--max-nodes", "0"], "--max-nodes must be at least 1, got 0"),
     ],
 )
 def test_bad_variable_values_are_usage_errors(capsys, tmp_path, monkeypatch, argv, reason):
@@ -176,3 +186,33 @@ def test_step_writes_self_contained_html(capsys, tmp_path):
     assert "<html" in html.lower()
     assert "<svg" in html
     assert f"wrote {path}" in out
+    # the printed gradients are those of backward, not the zeros of untouched leaves
+    assert out.splitlines()[-4].split() == ["x", "0.5", "-1.09816"]
+
+
+def balanced_sum(levels: int) -> str:
+    """(x*y)+(x*y) doubled `levels` times: 2**levels products, shallow nesting."""
+    source = "x * y"
+    for _ in range(levels):
+        source = f"({source}) + ({source})"
+    return source
+
+
+@pytest.mark.graphviz
+@pytest.mark.parametrize("command", ["graph", "step"])
+def test_too_large_a_graph_is_a_usage_error_naming_max_nodes(capsys, tmp_path, command):
+    path = tmp_path / ("g.svg" if command == "graph" else "s.html")
+    argv = [command, balanced_sum(6), "x=1", "y=2", "-o", str(path), "--max-nodes", "100"]
+    assert_usage_error(*run(capsys, *argv), "pass --max-nodes")
+    assert not path.exists()
+    status, _, _ = run(capsys, *argv[:-1], "200")
+    assert status == 0 and path.exists()
+
+
+def test_missing_graphviz_program_exits_1_with_install_hint(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot program on PATH
+    status, out, err = run(capsys, "graph", "x * 2", "x=1", "-o", str(tmp_path / "g.svg"))
+    assert status == 1
+    assert err.startswith("chainrule graph: ") and "apt-get install graphviz" in err
+    assert not (tmp_path / "g.svg").exists()
+    assert "Traceback" not in err + out

@@ -5,8 +5,7 @@ import json
 import random
 
 import pytest
-
-from tests.test_cli import assert_usage_error, run
+from test_cli import assert_usage_error, run
 
 FAST = ["--epochs", "2", "--hidden", "4", "--samples", "24", "--no-progress"]
 
@@ -88,6 +87,23 @@ def test_regression_on_two_inputs_has_no_decision_boundary(capsys, tmp_path):
     assert not (tmp_path / "decision_boundary.svg").exists()
 
 
+@pytest.mark.graphviz
+def test_three_classes_get_one_output_each_and_cross_entropy(capsys, tmp_path):
+    status, out, _ = run(capsys, "train", "--dataset", "blobs", "--out", str(tmp_path), *FAST)
+    assert status == 0
+    assert "MLP 2-4-3" in out and "cross_entropy" in out
+    assert (tmp_path / "decision_boundary.svg").exists()
+
+
+@pytest.mark.graphviz
+def test_bce_gets_a_sigmoid_output(capsys, tmp_path):
+    import nn
+
+    status, _, _ = run(capsys, "train", "--loss", "bce", "--out", str(tmp_path), *FAST)
+    assert status == 0
+    assert nn.MLP.load(tmp_path / "model.json").layers[-1].activation == "sigmoid"
+
+
 def test_scaling_folded_into_the_model_gives_the_same_outputs():
     import numpy as np
 
@@ -118,6 +134,8 @@ def test_scaling_folded_into_the_model_gives_the_same_outputs():
         (["--dataset", "moons", "--target", "y"], "--target is for CSV files"),
         (["--activation", "softmax"], "invalid choice"),
         (["--epochs", "ten"], "invalid int value"),
+        (["--dataset", "blobs", "--loss", "bce"], "handles two classes, but blobs has 3"),
+        (["--dataset", "house_prices", "--loss", "hinge"], "needs class labels"),
     ],
 )
 def test_bad_train_arguments_are_usage_errors(capsys, tmp_path, monkeypatch, argv, reason):
@@ -126,9 +144,30 @@ def test_bad_train_arguments_are_usage_errors(capsys, tmp_path, monkeypatch, arg
     assert not (tmp_path / "out").exists()
 
 
+def test_out_naming_a_file_is_a_usage_error(capsys, tmp_path):
+    (tmp_path / "taken").write_text("")
+    argv = ["train", "--out", str(tmp_path / "taken"), *FAST]
+    assert_usage_error(*run(capsys, *argv), "is a file; expected a folder")
+
+
 def test_csv_without_the_target_column_is_a_usage_error(capsys, tmp_path):
     path = write_csv(tmp_path / "data.csv", ["a", "b"], [(1, 2), (3, 4)])
     status, out, err = run(capsys, "train", "--dataset", str(path), "--target", "label",
                            "--out", str(tmp_path / "out"))
     assert_usage_error(status, out, err, "cannot read")
     assert "label" in err
+
+
+@pytest.mark.graphviz
+def test_the_make_demo_command_runs(capsys, tmp_path):
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    (command,) = [line.strip() for line in recipe.splitlines() if "chainrule train" in line]
+    argv = command.split("chainrule ", 1)[1].replace("$(OUT)", str(tmp_path)).split()
+    # the demo's own arguments, then a short run: later options win in argparse
+    status, out, _ = run(capsys, *argv, "--epochs", "1", "--samples", "24", "--no-progress")
+    assert status == 0
+    assert "MLP 2-16-16-1" in out
+    assert (tmp_path / "decision_boundary.svg").exists()

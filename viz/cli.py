@@ -22,8 +22,10 @@ Decisions where the spec is silent:
   at most ``MAX_CLASSES`` distinct ones (labels are mapped to 0..k-1 in sorted
   order); otherwise regression. Two classes get one output and
   ``bce_with_logits``, more get one output per class and ``cross_entropy``,
-  regression gets ``mse``; ``--loss`` overrides. ``decision_boundary.svg`` is
-  written for classification with two inputs (a regression has no boundary).
+  regression gets ``mse``; ``--loss`` overrides (``bce`` gets a sigmoid
+  output layer; a loss that does not fit the task is a usage error).
+  ``decision_boundary.svg`` is written for classification with two inputs
+  (a regression has no boundary).
 * ``explain`` names each node by its label, or ``n<i>`` (its index in the
   topological order, as in ``draw_dot``) when it has none.
 """
@@ -34,6 +36,7 @@ import argparse
 import csv
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from autograd import Value, backward_steps, topological_order
@@ -51,11 +54,11 @@ class UsageError(Exception):
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("chainrule")
-    except Exception:  # not installed (running from a source tree)
+    except PackageNotFoundError:  # not installed (running from a source tree)
         from autograd import __version__
 
         return __version__
@@ -76,8 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train an MLP on a data set and write its pictures",
         description="Train an MLP; writes model.json, history.csv, loss.svg, network.svg, "
-        "neuron.svg and, for 2-D inputs, decision_boundary.svg into --out.",
+        "neuron.svg and, for a classification with two inputs, decision_boundary.svg "
+        "into --out.",
     )
+    train.set_defaults(subparser=train)  # main reports usage errors with its usage line
     train.add_argument("--dataset", default="moons",
                        help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
     train.add_argument("--target", help="the target column of a CSV file (default: the last)")
@@ -85,17 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="points drawn for a built-in data set (default: 200)")
     train.add_argument("--hidden", default="16,16",
                        help="hidden layer sizes, e.g. 16,16; '' for none (default: 16,16)")
-    train.add_argument("--activation", choices=ACTIVATIONS, default="relu")
+    train.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                       help="of the hidden layers (default: relu)")
     train.add_argument("--loss", choices=LOSSES,
                        help="default: bce_with_logits, cross_entropy or mse by task")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                       help="momentum is SGD with momentum 0.9 (default: adam)")
     train.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
-    train.add_argument("--epochs", type=int, default=100)
+    train.add_argument("--epochs", type=int, default=100, help="(default: 100)")
     train.add_argument("--batch-size", type=int, default=32,
                        help="mini-batch size; 0 for full batch (default: 32)")
     train.add_argument("--validation", type=float, default=0.2,
                        help="fraction held out for validation; 0 for none (default: 0.2)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0,
+                       help="for the data, the weights and the shuffling (default: 0)")
     train.add_argument("--out", default="out", help="output folder (default: out)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -112,12 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
             "nothing in it is executed. An EXPR that starts with '-' goes after '--': "
             f'chainrule {name} -- "-x * y" x=2 y=3',
         )
+        command.set_defaults(subparser=command)
         command.add_argument("expr", metavar="EXPR", help='e.g. "tanh(x * w + b)"')
         command.add_argument("assignments", metavar="name=value", nargs="*",
                              help="a value for every variable of EXPR")
         if default is not None:
             command.add_argument("-o", "--output", default=default,
                                  help=f"{what} (default: {default})")
+            command.add_argument("--max-nodes", type=int, default=1000,
+                                 help="refuse to draw larger graphs (default: 1000)")
     return parser
 
 
@@ -125,17 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit status (0 ok, 1 failure, 2 bad arguments)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    subparser = parser._subparsers._group_actions[0].choices[args.command]
     try:
         return COMMANDS[args.command](args)
     except UsageError as error:
-        subparser.error(str(error))  # prints the usage, exits with status 2
+        args.subparser.error(str(error))  # prints the usage, exits with status 2
     except ExpressionError as error:
-        subparser.error(f"EXPR: {error}")
-    except (RuntimeError, FloatingPointError) as error:  # no Graphviz, training diverged
+        args.subparser.error(f"EXPR: {error}")
+    except (RuntimeError, FloatingPointError, OSError, ImportError) as error:
+        # no Graphviz (program or package), no matplotlib, training diverged, a file that
+        # cannot be written: failures, not usage mistakes
         print(f"chainrule {args.command}: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
 # -- graph, step, explain --------------------------------------------------------------------
@@ -184,29 +195,52 @@ def _number(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _graph(args) -> int:
+def _output_path(args) -> Path:
+    """-o as a Path whose folder exists (after checking --max-nodes too)."""
+    if args.max_nodes < 1:
+        raise UsageError(f"--max-nodes must be at least 1, got {args.max_nodes}")
     path = Path(args.output)
+    if not path.parent.is_dir():
+        raise UsageError(f"-o {args.output}: the folder {path.parent} does not exist")
+    return path
+
+
+def _graph(args) -> int:
+    path = _output_path(args)
     if path.suffix.lower() not in (".svg", ".png", ".pdf", ".dot"):
         raise UsageError(f"-o must end in .svg, .png, .pdf or .dot, got {path.name!r}")
     out, leaves = _build(args)
     out.backward()
     from viz import render  # after the arguments are checked: graphviz loads only if needed
 
-    render(out, path)
+    with _drawing_limits():
+        render(out, path, max_nodes=args.max_nodes)
     _print_gradients(out, leaves)
     print(f"wrote {path}")
     return 0
 
 
 def _step(args) -> int:
+    path = _output_path(args)
     out, leaves = _build(args)
     from viz import step_through
 
-    path = Path(args.output)
-    step_through(out).save(path)
+    with _drawing_limits():
+        step_through(out, max_nodes=args.max_nodes).save(path)
+    out.backward()  # the stepper leaves the Values' own gradients as they were
     _print_gradients(out, leaves)
     print(f"wrote {path} (open it in a browser; arrow keys step)")
     return 0
+
+
+@contextmanager
+def _drawing_limits():
+    """draw_dot's ValueError for too large a graph, as a usage error naming --max-nodes."""
+    try:
+        yield
+    except ValueError as error:
+        reason = str(error).split(". Options")[0]
+        raise UsageError(f"{reason}; pass --max-nodes to draw more") from None
 
 
 def explain_rows(out: Value) -> list[tuple]:
@@ -253,7 +287,10 @@ def _explain(args) -> int:
     for cells in (header, *rows):
         print("  ".join(cell.ljust(w) if i in left else cell.rjust(w)
                         for i, (cell, w) in enumerate(zip(cells, widths, strict=True))).rstrip())
-    print("upstream x local = added; child grad is the running sum of what reached that child.")
+    if rows:
+        print("upstream x local = added; child grad is the running sum of what reached that child.")
+    else:
+        print("(no chain-rule steps: the expression is a single leaf)")
     _print_gradients(out, leaves)
     return 0
 
@@ -312,6 +349,8 @@ def _check_train_args(args) -> None:
         raise UsageError(f"--lr must be positive, got {args.lr}")
     if not 0 <= args.validation < 1:
         raise UsageError(f"--validation must be a fraction in [0, 1), got {args.validation}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; expected a folder")
 
 
 def _task(y) -> tuple[str, list]:
@@ -339,10 +378,17 @@ def _train(args) -> int:
         if len(labels) < 2:
             raise UsageError(f"{name}: the target has a single class ({labels[0]}); need two")
         y = np.searchsorted(labels, y)  # labels -> class indices 0..k-1
-    n_out = len(labels) if len(labels) > 2 else 1
     loss = args.loss or (
-        "mse" if task == "regression" else "bce_with_logits" if n_out == 1 else "cross_entropy"
+        "mse" if task == "regression" else "bce_with_logits" if len(labels) == 2
+        else "cross_entropy"
     )
+    if task == "regression" and loss != "mse":
+        raise UsageError(f"--loss {loss} needs class labels, but the target of {name} has "
+                         f"more than {MAX_CLASSES} distinct values or non-integers: use mse")
+    if len(labels) > 2 and loss != "cross_entropy":
+        raise UsageError(f"--loss {loss} handles two classes, but {name} has {len(labels)}: "
+                         "use cross_entropy")
+    n_out = len(labels) if loss == "cross_entropy" else 1
     return _fit_and_report(args, X, y, name, task, hidden, n_out, loss)
 
 
@@ -354,7 +400,8 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     y_mean, y_std = (y.mean(), y.std() or 1.0) if task == "regression" else (0.0, 1.0)
     Xs, ys = (X - x_mean) / x_std, (y - y_mean) / y_std
 
-    model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed)
+    model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed,
+                   output_activation="sigmoid" if loss == "bce" else None)  # bce takes p
     optimizer = _optimizer(nn, args, model.parameters())
     sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
     print(f"training an MLP {sizes} ({args.activation}) on {name} ({len(X)} rows, {task}) "
