@@ -10,8 +10,9 @@ OUT ?= out
 
 .PHONY: demo test lint bench system-deps clean
 
+# The main job: train an MLP 2-16-16-1 on two-moons, write its files into $(OUT)/.
 demo: $(STAMP) system-deps
-	$(BIN)/python -m autograd
+	$(BIN)/chainrule train --dataset moons --hidden 16,16 --epochs 60 --out $(OUT)
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .

@@ -13,7 +13,9 @@ the chain rule, with each primitive's local derivative taken from one table
     (-3.0, -4.0)
 """
 
+from .anomaly import AnomalyError, detect_anomaly
 from .engine import Step, backward_steps, grad, topological_order
+from .gradcheck import GradcheckError, GradcheckResult, gradcheck, gradgradcheck
 from .mode import current_scope, enable_grad, is_grad_enabled, no_grad, scope
 from .numeric import asarray, data, grads
 from .primitives import PRIMITIVES, Primitive
@@ -22,6 +24,9 @@ from .value import Value, dot, local_grads, sum
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnomalyError",
+    "GradcheckError",
+    "GradcheckResult",
     "PRIMITIVES",
     "Primitive",
     "Step",
@@ -30,9 +35,12 @@ __all__ = [
     "backward_steps",
     "current_scope",
     "data",
+    "detect_anomaly",
     "dot",
     "enable_grad",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "grads",
     "is_grad_enabled",
     "local_grads",
@@ -41,3 +49,12 @@ __all__ = [
     "sum",
     "topological_order",
 ]
+
+
+def __getattr__(name):
+    # autograd.strategies needs hypothesis, so it is imported on first use only.
+    if name == "strategies":
+        import importlib
+
+        return importlib.import_module(".strategies", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,1 +1,67 @@
-"""nn: neural networks built on autograd Values (modules, losses, optimizers, data, training)."""
+"""nn: neural networks built on autograd Values (modules, losses, optimizers, data, training).
+
+    >>> from nn import MLP
+    >>> model = MLP(2, [16, 16, 1])   # micrograd's demo network
+    >>> model
+    MLP of [Layer of [ReLUNeuron(2), ...
+
+``nn.strategies`` (hypothesis) is imported on demand, not here.
+"""
+
+from . import data
+from .losses import (
+    bce_with_logits,
+    binary_cross_entropy,
+    cross_entropy,
+    hinge_loss,
+    l1_penalty,
+    l2_penalty,
+    log_softmax,
+    mse_loss,
+    softmax,
+)
+from .module import ACTIVATIONS, INITS, MLP, Layer, Module, Neuron
+from .optim import (
+    SGD,
+    Adam,
+    AdamW,
+    Optimizer,
+    cosine_decay,
+    exponential_decay,
+    linear_decay,
+    step_decay,
+)
+from .serialize import load, save
+from .train import History, evaluate, fit
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "MLP",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "History",
+    "Layer",
+    "Module",
+    "Neuron",
+    "Optimizer",
+    "bce_with_logits",
+    "binary_cross_entropy",
+    "cosine_decay",
+    "cross_entropy",
+    "data",
+    "evaluate",
+    "exponential_decay",
+    "fit",
+    "hinge_loss",
+    "l1_penalty",
+    "l2_penalty",
+    "linear_decay",
+    "load",
+    "log_softmax",
+    "mse_loss",
+    "save",
+    "softmax",
+    "step_decay",
+]

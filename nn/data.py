@@ -1,0 +1,233 @@
+"""Small data sets for learning how networks learn, made with numpy (no downloads).
+
+Each generator returns ``(X, y)``: X a float array of shape (n, features), y
+integer class labels (classification) or floats (``house_prices``).
+
+``seed`` is an int, a ``numpy.random.Generator`` / ``RandomState``, or None
+for numpy's global generator, so ``np.random.seed(1337)`` before ``moons()``
+reproduces ``sklearn.datasets.make_moons(n_samples=100, noise=0.1)`` exactly,
+the data of micrograd's demo notebook (``moons`` follows sklearn's algorithm
+draw for draw; ``circles`` and ``blobs`` follow sklearn's too).
+
+``load_csv`` reads a CSV file with a header row; ``train_test_split`` and
+``batches`` split data for training.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import numbers
+import os
+
+import numpy as np
+
+from ._checks import positive_int
+
+
+def _generator(seed):
+    """numpy's global generator for None, a new Generator for an int, or seed itself."""
+    if seed is None:
+        return np.random.mtrand._rand  # what np.random.seed() seeds
+    if isinstance(seed, (np.random.Generator, np.random.RandomState)):
+        return seed
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return np.random.default_rng(int(seed))
+    raise TypeError(
+        f"seed must be an int, a numpy Generator/RandomState or None, got {type(seed).__name__}"
+    )
+
+
+def _shuffled_with_noise(X, y, noise, rng, shuffle: bool):
+    """sklearn's order of draws: a permutation of the rows, then Gaussian noise."""
+    if shuffle:
+        order = np.arange(len(X))
+        rng.shuffle(order)
+        X, y = X[order], y[order]
+    if noise:
+        X = X + rng.normal(scale=noise, size=X.shape)
+    return X, y
+
+
+def xor() -> tuple[np.ndarray, np.ndarray]:
+    """The four points of XOR: inputs in {0, 1}^2, label 1 where exactly one input is 1."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    return X, np.array([0, 1, 1, 0])
+
+
+def moons(n: int = 100, noise: float = 0.1, seed=None, shuffle: bool = True):
+    """Two interleaving half circles (labels 0 and 1), as sklearn's make_moons."""
+    n = positive_int(n, "n")
+    rng = _generator(seed)
+    n_out, n_in = n // 2, n - n // 2
+    angles_out, angles_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
+    X = np.vstack(
+        [
+            np.append(np.cos(angles_out), 1 - np.cos(angles_in)),
+            np.append(np.sin(angles_out), 1 - np.sin(angles_in) - 0.5),
+        ]
+    ).T
+    y = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
+    return _shuffled_with_noise(X, y, noise, rng, shuffle)
+
+
+def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed=None, shuffle=True):
+    """A circle (label 0) around a smaller one ``factor`` times its radius (label 1)."""
+    n = positive_int(n, "n")
+    if not 0.0 < factor < 1.0:
+        raise ValueError(f"factor must lie in (0, 1), got {factor!r}")
+    rng = _generator(seed)
+    n_out, n_in = n // 2, n - n // 2
+    angles_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
+    angles_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
+    X = np.vstack(
+        [
+            np.append(np.cos(angles_out), factor * np.cos(angles_in)),
+            np.append(np.sin(angles_out), factor * np.sin(angles_in)),
+        ]
+    ).T
+    y = np.hstack([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
+    return _shuffled_with_noise(X, y, noise, rng, shuffle)
+
+
+def blobs(n: int = 100, centers: int = 3, features: int = 2, std: float = 1.0, seed=None):
+    """Gaussian blobs around ``centers`` random centres in [-10, 10]^features; label = blob."""
+    n, centers = positive_int(n, "n"), positive_int(centers, "centers")
+    features = positive_int(features, "features")
+    rng = _generator(seed)
+    middle = rng.uniform(-10.0, 10.0, size=(centers, features))
+    sizes = [n // centers + (1 if i < n % centers else 0) for i in range(centers)]
+    X = np.vstack(
+        [rng.normal(middle[i], std, size=(size, features)) for i, size in enumerate(sizes)]
+    )
+    y = np.hstack([np.full(size, i, dtype=np.intp) for i, size in enumerate(sizes)])
+    return _shuffled_with_noise(X, y, 0.0, rng, True)
+
+
+def spiral(n: int = 150, classes: int = 3, noise: float = 0.2, seed=None):
+    """``classes`` interleaved spiral arms (CS231n's data set); n points in all."""
+    n, classes = positive_int(n, "n"), positive_int(classes, "classes")
+    rng = _generator(seed)
+    X, y = [], []
+    for c in range(classes):
+        size = n // classes + (1 if c < n % classes else 0)
+        radius = np.linspace(0.0, 1.0, size)
+        angle = np.linspace(c * 4.0, (c + 1) * 4.0, size) + rng.normal(size=size) * noise
+        X.append(np.column_stack([radius * np.sin(angle), radius * np.cos(angle)]))
+        y.append(np.full(size, c, dtype=np.intp))
+    return _shuffled_with_noise(np.vstack(X), np.hstack(y), 0.0, rng, True)
+
+
+def house_prices(n: int = 100, noise: float = 20.0, seed=None):
+    """House size (m^2) and bedrooms -> price (thousands), a linear rule plus Gaussian noise.
+
+    price = 50 + 2.5 * size + 15 * bedrooms + noise. Features have very
+    different scales: standardise them (``standardize``) before training.
+    """
+    n = positive_int(n, "n")
+    rng = _generator(seed)
+    size = rng.uniform(40.0, 250.0, size=n)
+    bedrooms = np.clip(np.round(size / 45.0 + rng.normal(scale=0.7, size=n)), 1, 6)
+    price = 50.0 + 2.5 * size + 15.0 * bedrooms + rng.normal(scale=noise, size=n)
+    return np.column_stack([size, bedrooms]), price
+
+
+def standardize(X, mean=None, std=None):
+    """(X - mean) / std per column; returns ``(X_scaled, mean, std)`` (reuse them on test data)."""
+    X = np.asarray(X, dtype=float)
+    mean = X.mean(axis=0) if mean is None else np.asarray(mean, dtype=float)
+    std = X.std(axis=0) if std is None else np.asarray(std, dtype=float)
+    std = np.where(std == 0.0, 1.0, std)  # a constant column stays 0, not nan
+    return (X - mean) / std, mean, std
+
+
+def load_csv(path, target=None, delimiter: str = ","):
+    """Reads a CSV file with a header row; returns (X, y), y the ``target`` column (default: last).
+
+    Every cell must be a number. Errors name the file, row (1 is the header)
+    and column.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such CSV file: {path}")
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
+    if not rows:
+        raise ValueError(f"{path} is empty: expected a header row and data rows")
+    header = [name.strip() for name in rows[0]]
+    if len(rows) < 2:
+        raise ValueError(f"{path} has a header but no data rows")
+    if target is None:
+        column = len(header) - 1
+    elif isinstance(target, str):
+        if target not in header:
+            raise ValueError(f"{path} has no column {target!r}; columns are {', '.join(header)}")
+        column = header.index(target)
+    else:
+        raise TypeError(f"target must be a column name, got {type(target).__name__}")
+    if len(header) < 2:
+        raise ValueError(f"{path} needs at least two columns (features and a target)")
+    table = np.empty((len(rows) - 1, len(header)))
+    for r, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ValueError(f"{path}, row {r}: {len(row)} cells, but the header has {len(header)}")
+        for c, cell in enumerate(row):
+            try:
+                number = float(cell)
+            except ValueError:
+                raise ValueError(
+                    f"{path}, row {r}, column {header[c]!r}: {cell!r} is not a number"
+                ) from None
+            if not math.isfinite(number):
+                raise ValueError(f"{path}, row {r}, column {header[c]!r}: {cell!r} is not finite")
+            table[r - 2, c] = number
+    features = [c for c in range(len(header)) if c != column]
+    return table[:, features], table[:, column]
+
+
+def train_test_split(X, y, test_size=0.25, seed=None, shuffle: bool = True):
+    """Splits rows into ``X_train, X_test, y_train, y_test`` (sklearn's order).
+
+    ``test_size`` is a fraction in (0, 1) or a number of rows.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    n = len(X)
+    if len(y) != n:
+        raise ValueError(f"X has {n} rows but y has {len(y)}")
+    if isinstance(test_size, numbers.Integral) and not isinstance(test_size, bool):
+        n_test = int(test_size)
+    elif isinstance(test_size, numbers.Real) and 0.0 < test_size < 1.0:
+        n_test = math.ceil(test_size * n)  # as sklearn
+    else:
+        raise ValueError(
+            f"test_size must be a fraction in (0, 1) or a row count, got {test_size!r}"
+        )
+    if not 0 < n_test < n:
+        raise ValueError(
+            f"test_size {test_size!r} leaves no rows for training or testing ({n} rows)"
+        )
+    order = _generator(seed).permutation(n) if shuffle else np.arange(n)
+    test, train = order[:n_test], order[n_test:]
+    return X[train], X[test], y[train], y[test]
+
+
+def batches(X, y, batch_size: int, shuffle: bool = True, seed=None):
+    """Yields ``(X_batch, y_batch)`` covering every row once; the last batch may be smaller."""
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    batch_size = positive_int(batch_size, "batch_size")
+    order = _generator(seed).permutation(len(X)) if shuffle else np.arange(len(X))
+    for start in range(0, len(X), batch_size):
+        rows = order[start : start + batch_size]
+        yield X[rows], y[rows]
+
+
+DATASETS = {
+    "xor": xor,
+    "moons": moons,
+    "circles": circles,
+    "blobs": blobs,
+    "spiral": spiral,
+    "house_prices": house_prices,
+}

@@ -1,0 +1,403 @@
+"""``fit()``: the training loop, with validation, early stopping, callbacks and progress.
+
+    >>> from nn import MLP, fit, data
+    >>> X, y = data.moons(100, seed=0)
+    >>> model = MLP(2, [16, 16, 1], seed=0)
+    >>> history = fit(model, X, y, loss="hinge", optimizer="sgd", lr=0.1, epochs=50)
+
+Per epoch, the rows are shuffled (unless full-batch) and split into batches
+(``batch_size=None``: one full batch; 1: stochastic; k: mini-batches). For
+each batch fit runs the forward pass, the mean loss (plus the ``l1``/``l2``
+penalties), ``zero_grad``, ``backward`` and ``optimizer.step()``.
+
+Decisions where the spec is silent, documented here:
+
+* ``History.loss`` is the epoch's training loss, the size-weighted mean of
+  its batch losses (penalties included), as Keras reports it;
+  ``History.metric`` is computed from the same forward passes. Validation is
+  evaluated after the epoch under ``autograd.no_grad()`` in eval mode,
+  without penalties.
+* The metric follows the loss: ``accuracy`` for bce, bce_with_logits, hinge
+  and cross_entropy, ``r2`` for mse; a callable loss has no metric unless
+  ``metric=`` is given ("accuracy", "r2" or a callable
+  ``(outputs, targets) -> float`` receiving the outputs as floats or lists
+  of floats). With no metric the metric lists stay empty.
+* ``loss="hinge"`` accepts labels 0/1 (mapped to -1/+1) as well as -1/+1.
+* ``early_stopping=k`` watches the validation loss (the training loss when
+  there is no validation), stops after k epochs without improvement and
+  restores the parameters of the best epoch.
+* Callbacks are called after each epoch as ``callback(epoch, history)``
+  (epoch counts from 1); a callback returning True stops training.
+* Ctrl-C returns the History so far (``history.interrupted`` is True); the
+  model keeps the parameters of the last completed step.
+* A nan or inf loss raises ``FloatingPointError`` naming epoch and step; the
+  step that produced it is not applied.
+* The model's train/eval mode is restored when fit returns.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import autograd
+from autograd import Value
+
+from . import losses as L
+from ._checks import positive_int
+from .data import _generator
+from .optim import OPTIMIZERS, Optimizer
+
+_CLASSIFICATION = ("bce", "bce_with_logits", "hinge", "cross_entropy")
+_DEFAULT_LR = {"sgd": 0.05, "adam": 0.01, "adamw": 0.01}
+
+
+@dataclass
+class History:
+    """Per-epoch records of a ``fit()`` run (val_* stay empty without validation)."""
+
+    loss: list[float] = field(default_factory=list)
+    metric: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_metric: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    metric_name: str | None = None
+    best_epoch: int | None = None  # set by early stopping (1-based)
+    stopped_early: bool = False
+    interrupted: bool = False
+
+    @property
+    def epochs(self) -> int:
+        """The number of completed epochs."""
+        return len(self.loss)
+
+    def as_dict(self) -> dict:
+        """The per-epoch columns for a CSV: epoch, loss, metric, val_loss, val_metric, seconds."""
+        columns = {"epoch": list(range(1, self.epochs + 1)), "loss": self.loss}
+        for name in ("metric", "val_loss", "val_metric"):
+            if getattr(self, name):
+                columns[name] = getattr(self, name)
+        columns["seconds"] = self.seconds
+        return columns
+
+    def __repr__(self) -> str:
+        if not self.loss:
+            return "History(no epochs)"
+        parts = [f"{self.epochs} epochs", f"loss {self.loss[-1]:.4g}"]
+        if self.metric:
+            parts.append(f"{self.metric_name} {self.metric[-1]:.4g}")
+        if self.val_loss:
+            parts.append(f"val_loss {self.val_loss[-1]:.4g}")
+        if self.val_metric:
+            parts.append(f"val_{self.metric_name} {self.val_metric[-1]:.4g}")
+        return f"History({', '.join(parts)})"
+
+
+# -- metrics on output numbers ----------------------------------------------------------------
+
+
+def _numbers(output) -> list[float]:
+    """An output (a Value, a number or a list of them) as a list of floats."""
+    if isinstance(output, (Value, numbers.Real)):
+        output = [output]
+    return [float(o) for o in output]
+
+
+def accuracy(outputs, targets, loss: str) -> float:
+    """Fraction of predictions that are right, reading the outputs the way ``loss`` reads them.
+
+    cross_entropy: the arg-max class of each sample against its index; bce:
+    probability > 0.5 against target > 0.5; bce_with_logits and hinge: score
+    > 0 against target > 0 (every output of a multi-output model counts).
+    """
+    right = total = 0
+    for output, target in zip(outputs, targets, strict=True):
+        scores = _numbers(output)
+        if loss == "cross_entropy":
+            right += max(range(len(scores)), key=scores.__getitem__) == int(target)
+            total += 1
+            continue
+        threshold = 0.5 if loss == "bce" else 0.0
+        for score, wanted in zip(scores, np.ravel(target), strict=True):
+            right += (score > threshold) == (wanted > threshold)
+        total += len(scores)
+    return right / total
+
+
+def r2_score(outputs, targets) -> float:
+    """The coefficient of determination 1 - SS_res / SS_tot over every output number."""
+    predicted = np.array([_numbers(o) for o in outputs], dtype=float)
+    actual = np.asarray(targets, dtype=float).reshape(predicted.shape)
+    residual = float(((actual - predicted) ** 2).sum())
+    total = float(((actual - actual.mean(axis=0)) ** 2).sum())
+    return 1.0 - residual / total if total > 0.0 else (1.0 if residual == 0.0 else 0.0)
+
+
+# -- fit ----------------------------------------------------------------------------------------
+
+
+def fit(
+    model,
+    X,
+    y,
+    loss="mse",
+    optimizer="sgd",
+    epochs: int = 100,
+    batch_size: int | None = None,
+    validation=None,
+    early_stopping: int | None = None,
+    progress: bool = True,
+    callbacks=(),
+    lr: float | None = None,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    metric=None,
+    seed=None,
+) -> History:
+    """Trains ``model`` on (X, y) for ``epochs`` epochs and returns the ``History``.
+
+    loss: "mse", "bce", "bce_with_logits", "cross_entropy", "hinge" or a
+    callable ``(outputs, targets) -> Value`` (outputs: the model's output for
+    each row of the batch). optimizer: an Optimizer or "sgd", "adam",
+    "adamw" (built with ``lr``). validation: ``(X_val, y_val)`` or a fraction
+    of the rows to hold out. seed: shuffling and the validation split.
+    """
+    loss_name, loss_fn = _loss(loss)
+    optimizer = _optimizer(optimizer, model, lr)
+    epochs = positive_int(epochs, "epochs")
+    X, y = _arrays(X, y, "X", "y")
+    rng = _generator(seed)
+    if isinstance(validation, numbers.Real) and not isinstance(validation, bool):
+        X, y, X_val, y_val = _hold_out(X, y, float(validation), rng)
+    elif validation is not None:
+        try:
+            X_val, y_val = validation
+        except (TypeError, ValueError):
+            raise TypeError("validation must be (X_val, y_val) or a fraction such as 0.2") from None
+        X_val, y_val = _arrays(X_val, y_val, "X_val", "y_val")
+    else:
+        X_val = y_val = None
+    batch_size = len(X) if batch_size is None else positive_int(batch_size, "batch_size")
+    patience = None if early_stopping is None else positive_int(early_stopping, "early_stopping")
+    metric_name, metric_fn = _metric(metric, loss_name)
+    if loss_name == "hinge":
+        y = _signed(y)
+        y_val = None if y_val is None else _signed(y_val)
+    rows, rows_val = X.tolist(), None if X_val is None else X_val.tolist()
+
+    history = History(metric_name=metric_name)
+    best, best_loss, waited = None, math.inf, 0
+    was_training = getattr(model, "training", True)
+    bar = _progress_bar(epochs, progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            started = time.perf_counter()
+            if hasattr(model, "train"):
+                model.train()
+            order = rng.permutation(len(rows)) if batch_size < len(rows) else range(len(rows))
+            total, outputs, targets = 0.0, [], []
+            for step, start in enumerate(range(0, len(rows), batch_size), start=1):
+                batch = order[start : start + batch_size]
+                batch_y = y[batch]
+                try:
+                    batch_out = [model(rows[i]) for i in batch]
+                    value = loss_fn(batch_out, batch_y)
+                except OverflowError:  # a math-module overflow: the same divergence
+                    value = Value(math.inf)
+                if l1:
+                    value = value + L.l1_penalty(optimizer.params, l1)
+                if l2:
+                    value = value + L.l2_penalty(optimizer.params, l2)
+                _check_finite(value, epoch, step, optimizer.lr)
+                optimizer.zero_grad()
+                value.backward()
+                optimizer.step()
+                total += value.data * len(batch)
+                if metric_fn is not None:
+                    outputs.extend(_detached(batch_out))
+                    targets.extend(batch_y)
+            history.loss.append(total / len(rows))
+            if metric_fn is not None:
+                history.metric.append(metric_fn(outputs, targets))
+            if X_val is not None:
+                val_loss, val_metric = _evaluate(model, rows_val, y_val, loss_fn, metric_fn)
+                history.val_loss.append(val_loss)
+                if metric_fn is not None:
+                    history.val_metric.append(val_metric)
+            history.seconds.append(time.perf_counter() - started)
+            if bar is not None:
+                bar.set_postfix(_latest(history), refresh=False)
+                bar.update(1)
+            if patience is not None:
+                watched = history.val_loss[-1] if history.val_loss else history.loss[-1]
+                if watched < best_loss:
+                    best, best_loss, waited = model.state_dict(), watched, 0
+                    history.best_epoch = epoch
+                else:
+                    waited += 1
+                    if waited >= patience:
+                        history.stopped_early = True
+                        break
+            if any(callback(epoch, history) is True for callback in callbacks):
+                break
+    except KeyboardInterrupt:
+        history.interrupted = True
+        optimizer.zero_grad()
+    finally:
+        if bar is not None:
+            bar.close()
+        if hasattr(model, "train"):
+            model.train(was_training)
+    if best is not None and not history.interrupted:
+        model.load_state_dict(best)
+    return history
+
+
+def evaluate(model, X, y, loss="mse", metric=None) -> dict[str, float]:
+    """{"loss": mean loss, <metric name>: metric} on (X, y), under no_grad in eval mode.
+
+    ``loss`` and ``metric`` are read as by ``fit`` (the metric follows the loss by default).
+    """
+    loss_name, loss_fn = _loss(loss)
+    metric_name, metric_fn = _metric(metric, loss_name)
+    X, y = _arrays(X, y, "X", "y")
+    if loss_name == "hinge":
+        y = _signed(y)
+    value, measured = _evaluate(model, X.tolist(), y, loss_fn, metric_fn)
+    return {"loss": value} if metric_fn is None else {"loss": value, metric_name: measured}
+
+
+def _evaluate(model, rows, targets, loss_fn, metric_fn=None) -> tuple[float, float | None]:
+    """(mean loss, metric) of the model on rows, under no_grad and in eval mode."""
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        with autograd.no_grad():
+            outputs = [model(row) for row in rows]
+            value = loss_fn(outputs, targets).data
+    finally:
+        if hasattr(model, "train"):
+            model.train(was_training)
+    return value, None if metric_fn is None else metric_fn(_detached(outputs), list(targets))
+
+
+def _detached(outputs) -> list:
+    """The batch's output numbers, so the epoch's graph is not kept alive for the metric."""
+    return [o.data if isinstance(o, Value) else [v.data for v in o] for o in outputs]
+
+
+def _latest(history: History) -> dict:
+    shown = {"loss": f"{history.loss[-1]:.4g}"}
+    if history.metric:
+        shown[history.metric_name] = f"{history.metric[-1]:.3f}"
+    if history.val_loss:
+        shown["val_loss"] = f"{history.val_loss[-1]:.4g}"
+    return shown
+
+
+def _check_finite(value: Value, epoch: int, step: int, lr: float) -> None:
+    if not math.isfinite(value.data):
+        raise FloatingPointError(
+            f"the loss became {value.data} at epoch {epoch}, step {step}: training diverged. "
+            f"Try a smaller learning rate than {lr:g} (e.g. {lr / 10:g}) or standardise the inputs."
+        )
+
+
+def _progress_bar(epochs: int, enabled: bool):
+    """A tqdm bar over epochs (a Jupyter widget with ipywidgets installed, else text), or None."""
+    if not enabled:
+        return None
+    try:
+        if importlib.util.find_spec("ipywidgets") is None:
+            # Without ipywidgets tqdm.auto warns in Jupyter; the text bar works everywhere.
+            from tqdm.std import tqdm
+        else:
+            from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError(
+            "the progress bar needs tqdm: pip install tqdm (or pass progress=False)"
+        ) from None
+    return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
+
+
+# -- argument checks --------------------------------------------------------------------------
+
+
+def _loss(loss):
+    if callable(loss):
+        return getattr(loss, "__name__", "custom"), loss
+    if loss not in L.LOSSES:
+        raise ValueError(
+            f"unknown loss {loss!r}: expected one of {', '.join(L.LOSSES)} or a callable"
+        )
+    return loss, L.LOSSES[loss]
+
+
+def _metric(metric, loss_name: str):
+    if metric is None:
+        if loss_name in _CLASSIFICATION:
+            metric = "accuracy"
+        elif loss_name == "mse":
+            metric = "r2"
+        else:
+            return None, None
+    if callable(metric):
+        return getattr(metric, "__name__", "metric"), metric
+    if metric == "accuracy":
+        if loss_name not in _CLASSIFICATION:
+            raise ValueError(f"metric 'accuracy' needs a classification loss, not {loss_name!r}")
+        return metric, lambda outputs, targets: accuracy(outputs, targets, loss_name)
+    if metric == "r2":
+        return metric, r2_score
+    raise ValueError(f"unknown metric {metric!r}: expected 'accuracy', 'r2', a callable or None")
+
+
+def _optimizer(optimizer, model, lr) -> Optimizer:
+    if isinstance(optimizer, Optimizer):
+        if lr is not None:
+            optimizer.lr = lr
+        return optimizer
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(
+            f"unknown optimizer {optimizer!r}: expected one of {', '.join(OPTIMIZERS)} "
+            "or an Optimizer such as nn.SGD(model.parameters(), lr=0.1)"
+        )
+    return OPTIMIZERS[optimizer](
+        model.parameters(), lr=_DEFAULT_LR[optimizer] if lr is None else lr
+    )
+
+
+def _arrays(X, y, x_name: str, y_name: str):
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)  # one feature per row
+    if X.ndim != 2:
+        raise ValueError(f"{x_name} must have shape (rows, features), got shape {X.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"{x_name} has {len(X)} rows but {y_name} has {len(y)}")
+    if len(X) == 0:
+        raise ValueError(f"{x_name} has no rows")
+    return X, y
+
+
+def _hold_out(X, y, fraction: float, rng):
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"a validation fraction must lie in (0, 1), got {fraction!r}")
+    n_val = max(1, round(fraction * len(X)))
+    if n_val >= len(X):
+        raise ValueError(f"validation={fraction} leaves no rows to train on ({len(X)} rows)")
+    order = rng.permutation(len(X))
+    train, held = order[n_val:], order[:n_val]
+    return X[train], y[train], X[held], y[held]
+
+
+def _signed(y):
+    """Labels 0/1 as -1/+1 for the hinge loss (labels already -1/+1 stay)."""
+    y = np.asarray(y, dtype=float)
+    return np.where(y > 0, 1.0, -1.0) if set(np.unique(y)) <= {0.0, 1.0} else y

@@ -1,0 +1,633 @@
+"""Computation graphs as pictures: ``draw_dot``, ``to_svg``, ``render``, ``render_svg``.
+
+``draw_dot(root)`` draws the graph of ``root`` the way micrograd's
+``trace_graph`` does: each Value is a record ``label | data … | grad …`` and
+each operation a small circle between its inputs and its result. Nodes are
+coloured by the sign and size of their gradient (see ``viz._style``) and a
+legend says what the colours mean; with ``show_grad=False``, or before any
+backward (every grad 0), nothing is coloured and there is no legend. An
+unlabelled node has no empty label cell (``data … | grad …``), so the grad
+is always the last field.
+
+Node names are stable (contract 4, the stepper relies on them): the i-th node
+of ``autograd.topological_order(root)`` is ``n{i}``, its op circle
+``n{i}op``; edges run child -> op circle -> value. The same graph always gives
+byte-identical DOT source.
+
+Op circles show readable names: ``+``, ``−`` (subtraction), ``×``, ``÷``,
+``−x`` (negation), ``x²``, ``x⁻¹``, ``x^0.5`` (constant powers), ``xʸ`` (a
+Value exponent), ``Σ`` (sum), ``w·x`` (dot), ``√``, ``|x|``, ``σ`` (sigmoid),
+``leaky relu``; other ops show their name (``tanh``, ``exp``, ``relu``…).
+
+Big graphs. ``max_nodes`` (default 1000) bounds the number of boxes drawn
+(value records and, when collapsing, module boxes; op circles ride along with
+their value and are not counted); above it ``draw_dot`` raises ValueError
+with the count and the options. Nodes created inside a module call carry a
+scope such as ``layers.0/neurons.3`` (``autograd.scope``; nn opens one per
+module call), which gives two ways to draw a big graph:
+
+- ``cluster=True`` puts the nodes of each scope in a box, nested (one box per
+  neuron inside one box per layer); ``depth=k`` stops the nesting after k
+  levels.
+- ``cluster='collapse'`` draws each module (the scope path cut after
+  ``depth`` levels, default all levels, so ``depth=1`` gives one box per layer
+  of an MLP) as a single box summarising all its calls (node count, data and
+  grad of its output or their range). Leaves outside any module (parameters,
+  inputs) are gathered into one box per set of boxes that consume them, and
+  connected stretches of operations outside any module (a loss over a batch)
+  become one box each. The root always stays a record. A group of one node is
+  drawn as the node itself.
+
+``names`` labels nodes that have no label of their own: pass a Module (its
+``named_parameters()``), a mapping name -> Value or (name, Value) pairs. A
+named parameter consumed inside the module its name points to is drawn in
+that module's box (and collapsed with it) under its short name: weight
+``layers.0.neurons.3.w.1`` shows as ``w.1`` in the box of ``neurons.3``.
+
+Rendering needs the Graphviz ``dot`` program. Without it, building the graph
+and its ``.source`` still work, rendering raises ``GraphvizNotFoundError``
+saying how to install Graphviz, and Jupyter shows the DOT source with that
+message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+try:
+    import graphviz
+except ImportError as error:  # a dependency of chainrule, but say what to do if it is missing
+    raise ImportError(
+        "viz needs the graphviz Python package: pip install graphviz "
+        "(rendering also needs Graphviz's dot program, see the README)"
+    ) from error
+
+from autograd import Value, topological_order
+
+from . import _style as S
+
+INSTALL_HINT = """\
+Graphviz's `dot` program was not found on PATH; chainrule needs it to render
+graphs (building a graph and its DOT source work without it). Install Graphviz:
+  Debian/Ubuntu:  sudo apt-get install graphviz
+  Fedora/RHEL:    sudo dnf install graphviz
+  macOS:          brew install graphviz
+  Windows:        winget install graphviz   (or: choco install graphviz),
+                  then add Graphviz's bin folder to PATH
+  conda:          conda install -c conda-forge graphviz
+then check that `dot -V` works in a new terminal."""
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Rendering needs Graphviz's `dot` program and it is not installed; the message says how."""
+
+    def __init__(self, message: str = INSTALL_HINT):
+        super().__init__(message)
+
+
+class Digraph(graphviz.Digraph):
+    """A graphviz.Digraph that shows its DOT source and an install hint in Jupyter without `dot`."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": f"{INSTALL_HINT}\n\nDOT source:\n{self.source}"}
+        except graphviz.CalledProcessError as error:  # dot ran and failed: say why, show the source
+            reason = error.stderr or ""
+            if isinstance(reason, bytes):
+                reason = reason.decode("utf-8", "replace")
+            reason = reason.strip()
+            return {"text/plain": f"Graphviz could not lay out this graph: {reason}\n\n"
+                                  f"DOT source:\n{self.source}"}
+
+
+def render_svg(digraph: graphviz.Graph) -> str:
+    """The SVG text of a graphviz graph; GraphvizNotFoundError when `dot` is missing."""
+    return _pipe(digraph, "svg").decode("utf-8")
+
+
+def _pipe(digraph: graphviz.Graph, fmt: str) -> bytes:
+    try:
+        return digraph.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise GraphvizNotFoundError() from None
+
+
+def to_svg(root: Value, **options) -> str:
+    """The SVG text of ``draw_dot(root, **options)``."""
+    return render_svg(draw_dot(root, **options))
+
+
+RENDER_SUFFIXES = (".svg", ".png", ".pdf", ".dot")
+
+
+def render(root: Value, path, **options) -> Path:
+    """Writes draw_dot(root, **options) to path as SVG, PNG, PDF or DOT by suffix; returns path."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in RENDER_SUFFIXES:
+        raise ValueError(
+            f"cannot render to {str(path)!r}: unknown suffix {path.suffix!r}, "
+            f"expected one of {', '.join(RENDER_SUFFIXES)}"
+        )
+    digraph = draw_dot(root, **options)
+    if suffix == ".dot":
+        path.write_text(digraph.source, encoding="utf-8")
+    else:
+        path.write_bytes(_pipe(digraph, suffix[1:]))
+    return path
+
+
+# -- op names ------------------------------------------------------------------
+
+_OP_NAMES = {
+    "-": "−",
+    "*": "×",
+    "/": "÷",
+    "neg": "−x",
+    "**": "xʸ",
+    "sum": "Σ",
+    "dot": "w·x",
+    "sqrt": "√",
+    "abs": "|x|",
+    "sigmoid": "σ",
+    "leaky_relu": "leaky relu",
+}
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def op_name(op: str) -> str:
+    """The name an op circle shows (``**2`` -> ``x²``, ``*`` -> ``×``; see the module docstring)."""
+    if op in _OP_NAMES:
+        return _OP_NAMES[op]
+    if op.startswith("**"):
+        exponent = op[2:]
+        if exponent.lstrip("-").isdigit():
+            return "x" + exponent.translate(_SUPERSCRIPT)
+        return f"x^{exponent}"
+    return op
+
+
+# -- drawing ---------------------------------------------------------------------
+
+CLUSTER_MODES = (False, True, "collapse")
+
+
+def draw_dot(
+    root: Value,
+    rankdir: str = "LR",
+    show_data: bool = True,
+    show_grad: bool = True,
+    max_nodes: int = 1000,
+    precision: int = 4,
+    cluster: bool | str = False,
+    depth: int | None = None,
+    legend: bool = True,
+    names=None,
+) -> Digraph:
+    """The computation graph of root as a graphviz Digraph (see the module docstring)."""
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_dot expects a Value as root, got {type(root).__name__}")
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
+    if cluster not in CLUSTER_MODES or not isinstance(cluster, (bool, str)):
+        raise ValueError(f"cluster must be False, True or 'collapse', got {cluster!r}")
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
+        raise ValueError(f"depth must be a positive int or None, got {depth!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
+    if not isinstance(precision, int) or precision < 0:
+        raise ValueError(f"precision must be a non-negative int, got {precision!r}")
+
+    order = topological_order(root)
+    plan = _Plan(order, depth if cluster else None, cluster == "collapse", _names_of(names))
+    if plan.box_count > max_nodes:
+        raise ValueError(_too_many_message(plan, max_nodes, cluster, depth))
+
+    drawing = _Drawing(rankdir, show_data, show_grad, precision, order)
+    drawing.draw(plan, boxes=cluster is True, legend=legend)
+    return drawing.graph
+
+
+def _too_many_message(plan: _Plan, max_nodes: int, cluster, depth) -> str:
+    what = "module boxes and nodes" if cluster == "collapse" else "value nodes"
+    options = [
+        f"draw_dot(root, max_nodes={plan.box_count}) to draw them all "
+        f"(Graphviz gets slow beyond a few thousand)"
+    ]
+    if not plan.scoped:
+        options.append(
+            "cluster='collapse' draws each module as one box, but no node of this graph "
+            "was created inside a module call (nn modules or autograd.scope(...) tag them)"
+        )
+    elif cluster != "collapse":
+        options.append("cluster=True to box nodes by module (still draws every node)")
+        options.append("cluster='collapse' to draw each module as one box (depth=1: per layer)")
+    elif depth != 1:
+        options.append("a smaller depth, such as depth=1 (one box per layer)")
+    return (
+        f"the graph has {plan.box_count} {what} to draw, more than max_nodes={max_nodes}. "
+        f"Options: {'; '.join(options)}."
+    )
+
+
+def _names_of(names) -> dict[Value, str]:
+    """Value -> name from a Module (its named_parameters()), a mapping or (name, Value) pairs."""
+    if names is None:
+        return {}
+    if hasattr(names, "named_parameters"):
+        pairs = names.named_parameters()
+    elif isinstance(names, Mapping):
+        pairs = names.items()
+    else:
+        pairs = names
+    found: dict[Value, str] = {}
+    for name, value in pairs:
+        if not isinstance(value, Value):
+            raise TypeError(f"names must map names to Values, got {name!r}: {type(value).__name__}")
+        found.setdefault(value, str(name))
+    return found
+
+
+def _scopes_and_labels(order: list[Value], names: dict[Value, str]):
+    """Each node's scope and label, placing named leaves in the module that owns them.
+
+    A parameter is created outside any module call (scope None), but its name
+    says where it lives: ``layers.0.neurons.3.w.1`` consumed inside scope
+    ``layers.0/neurons.3`` belongs to that scope and shows as ``w.1``.
+    """
+    scopes = {node: node.scope for node in order}
+    labels = {node: node.label or names.get(node, "") for node in order}
+    if not names:
+        return scopes, labels
+    for node in order:
+        scope = node.scope
+        if scope is None:
+            continue
+        prefix = scope.replace("/", ".") + "."
+        for child in node._prev:
+            name = names.get(child)
+            if name and not child.label and scopes[child] is None and name.startswith(prefix):
+                scopes[child], labels[child] = scope, name[len(prefix):]
+    return scopes, labels
+
+
+def _cut(scope: str | None, depth: int | None) -> str | None:
+    if scope is None or depth is None:
+        return scope
+    return "/".join(scope.split("/")[:depth])
+
+
+class _Group:
+    """A box standing for several nodes (a module, a stretch of ops or a set of leaves)."""
+
+    __slots__ = ("kind", "title", "members", "name")
+
+    def __init__(self, kind: str, title: str):
+        self.kind, self.title, self.members, self.name = kind, title, [], ""
+
+
+class _Plan:
+    """Which node goes where: ``owner[node]`` is a _Group (collapsed) or None (drawn itself).
+
+    Also ``scope[node]`` (the module path a node belongs to, named parameters
+    included) and ``label[node]`` (its own label or its name), and
+    ``box_count``, the number of boxes that will be drawn.
+    """
+
+    def __init__(self, order: list[Value], depth: int | None, collapse: bool, names: dict):
+        self.order = order
+        self.scope, self.label = _scopes_and_labels(order, names)
+        self.scoped = any(scope is not None for scope in self.scope.values())
+        self.owner: dict[Value, _Group | None] = dict.fromkeys(order)
+        self.groups: list[_Group] = []
+        if collapse and self.scoped:
+            self._collapse(order, depth)
+        self.depth = depth
+        self.box_count = len(self.groups) + sum(1 for g in self.owner.values() if g is None)
+
+    def _collapse(self, order: list[Value], depth: int | None) -> None:
+        root = order[-1]
+        modules: dict[str, _Group] = {}
+        # Modules: every node made inside a module call, cut at depth.
+        for node in order:
+            path = _cut(self.scope[node], depth)
+            if path is not None and node is not root:
+                if path not in modules:
+                    modules[path] = _Group("module", path)
+                self.owner[node] = modules[path]
+        # Stretches of unscoped operations: connected pieces, found with union-find.
+        parent: dict[Value, Value] = {}
+
+        def find(node):
+            while parent[node] is not node:
+                parent[node] = parent[parent[node]]
+                node = parent[node]
+            return node
+
+        loose = [n for n in order if n._prev and n is not root and self.owner[n] is None]
+        for node in loose:
+            parent[node] = node
+        for node in loose:
+            for child in node._prev:
+                if child in parent:
+                    parent[find(child)] = find(node)
+        stretches: dict[Value, _Group] = {}
+        for node in loose:
+            top = find(node)
+            if top not in stretches:
+                stretches[top] = _Group("ops", "operations")
+            self.owner[node] = stretches[top]
+        # Leaves outside modules: one box per set of boxes consuming them.
+        consumers: dict[Value, list] = {}
+        for node in order:
+            for child in node._prev:
+                if not child._prev and self.scope[child] is None:
+                    target = self.owner[node] or node
+                    seen = consumers.setdefault(child, [])
+                    if not any(t is target for t in seen):
+                        seen.append(target)
+        leaf_groups: dict[tuple, _Group] = {}
+        for leaf, targets in consumers.items():
+            if all(not isinstance(t, _Group) for t in targets):
+                continue
+            key = tuple(id(t) for t in targets)
+            if key not in leaf_groups:
+                leaf_groups[key] = _Group("leaves", "leaves")
+            self.owner[leaf] = leaf_groups[key]
+        # Groups in order of first appearance; a group of one is drawn as its node.
+        for node in order:
+            group = self.owner[node]
+            if group is not None:
+                group.members.append(node)
+        for node in order:
+            group = self.owner[node]
+            if group is None or group.name:
+                continue
+            if len(group.members) == 1 and group.kind != "module":
+                self.owner[node] = None
+                continue
+            group.name = f"g{len(self.groups)}"
+            self.groups.append(group)
+
+
+class _Drawing:
+    """Builds the Digraph for a plan."""
+
+    def __init__(self, rankdir, show_data, show_grad, precision, order):
+        self.show_data, self.show_grad, self.precision = show_data, show_grad, precision
+        self.horizontal_records = rankdir in ("LR", "RL")
+        self.index = {node: i for i, node in enumerate(order)}
+        self.colour = False
+        self.scale = 0.0
+        self.graph = Digraph(
+            name="chainrule",
+            graph_attr={
+                "rankdir": rankdir,
+                "fontname": S.FONT,
+                "nodesep": "0.25",
+                "ranksep": "0.4",
+                "bgcolor": "white",
+            },
+            node_attr={
+                "shape": "Mrecord",
+                "style": "filled",
+                "fontname": S.FONT,
+                "fontsize": "11",
+                "penwidth": "0.8",
+                "color": "#444444",
+                "fillcolor": S.NEUTRAL_FILL,
+                "fontcolor": S.DARK_TEXT,
+            },
+            edge_attr={"color": S.EDGE_COLOR, "arrowsize": "0.6", "penwidth": "0.9"},
+        )
+
+    # -- pieces --------------------------------------------------------------
+
+    def _record(self, fields: list[str], across: bool = True) -> str:
+        """A record label: fields side by side (across) or stacked, whatever rankdir is."""
+        body = " | ".join(fields)
+        return f"{{ {body} }}" if across == self.horizontal_records else body
+
+    def _fill(self, grad: float) -> dict:
+        fill = S.shade(grad, self.scale) if self.colour else S.NEUTRAL_FILL
+        return {"fillcolor": fill, "fontcolor": S.text_color(fill)}
+
+    def _numbers(self, values: list[Value]) -> list[str]:
+        """The data and grad fields for one value, or their ranges for several."""
+        fields = []
+        for shown, name in ((self.show_data, "data"), (self.show_grad, "grad")):
+            if shown:
+                numbers = [getattr(v, name) for v in values]
+                fields.append(f"{name} {_span(numbers, self.precision)}")
+        return fields
+
+    def value_node(self, target: graphviz.Digraph, node: Value, label: str) -> None:
+        i = self.index[node]
+        # An unlabelled node gets no empty label cell; its grad stays the last text.
+        fields = [S.record_text(label)] if label else []
+        fields += self._numbers([node])
+        target.node(f"n{i}", graphviz.nohtml(self._record(fields)), **self._fill(node.grad))
+        if node._prev:
+            name = op_name(node._op)
+            target.node(
+                f"n{i}op",
+                graphviz.nohtml(S.plain_text(name)),
+                shape="circle",
+                fillcolor=S.OP_FILL,
+                fontcolor=S.DARK_TEXT,
+                fontsize="12" if len(name) <= 2 else "10",
+                width="0.36",
+                margin="0.02",
+            )
+
+    def group_node(self, target: graphviz.Digraph, group: _Group, outputs: list[Value]) -> None:
+        """A box for a group: its title in bold, then size, outputs, data and grad, one per line.
+
+        Not a record: Graphviz (2.43) can lose an edge between records in
+        neighbouring clusters, so group boxes use HTML-like labels.
+        """
+        members = group.members
+        if group.kind == "leaves":
+            lines = [f"{len(members)} leaves"]
+            outputs = members
+        elif group.kind == "ops":
+            lines = [f"{len(members)} operations", _op_mix(members)]
+        else:
+            # Inside its enclosing module's box, a module shows the last part of its path.
+            lines = [group.title.rsplit("/", 1)[-1], f"{len(members)} nodes"]
+        if len(outputs) > 1 and group.kind != "leaves":
+            lines.append(f"{len(outputs)} outputs")
+        lines += self._numbers(outputs)
+        if len(outputs) == 1:
+            style = self._fill(outputs[0].grad)
+        else:
+            style = {"fillcolor": S.GROUP_FILL, "fontcolor": S.DARK_TEXT}
+        title, *rest = (S.html_text(line) for line in lines)
+        target.node(
+            group.name,
+            f"<<B>{title}</B><BR/>{'<BR/>'.join(rest)}>",
+            shape="box",
+            style="rounded,filled,bold" if group.kind == "module" else "rounded,filled,dashed",
+            margin="0.15,0.08",
+            **style,
+        )
+
+    # -- the whole graph -------------------------------------------------------
+
+    def draw(self, plan: _Plan, boxes: bool, legend: bool) -> None:
+        owner = plan.owner
+        outputs = self._group_outputs(plan)
+        # Colours are scaled to what is coloured: drawn values and one-output groups.
+        coloured = [n.grad for n in plan.order if owner[n] is None]
+        coloured += [outs[0].grad for outs in outputs.values() if len(outs) == 1]
+        self.colour = self.show_grad and any(g != 0.0 for g in coloured)
+        self.scale = S.scale_of(coloured)
+
+        # Nodes: drawn nodes inside their scope boxes (cluster=True) or at top level.
+        parents = {g.title.rpartition("/")[0] for g in plan.groups if g.kind == "module"}
+        tree = _ScopeTree()
+        for node in plan.order:
+            group = owner[node]
+            if group is None:
+                tree.add(_cut(plan.scope[node], plan.depth) if boxes else None, ("node", node))
+            elif group.members[0] is node:
+                # A module box sits inside the boxes of its enclosing modules; the
+                # nodes a module makes outside its children (nn's input conversion)
+                # sit inside its own box, beside its children.
+                enclosing = ""
+                if group.kind == "module":
+                    path = group.title
+                    enclosing = path if path in parents else path.rpartition("/")[0]
+                tree.add(enclosing or None, ("group", group))
+        self._emit(self.graph, tree.top, outputs, plan.label, [0])
+        self._edges(plan)
+        if legend and self.colour:
+            self._legend(coloured)
+
+    def _group_outputs(self, plan: _Plan) -> dict[_Group, list[Value]]:
+        """For each group, its members used outside it (or the root), in graph order."""
+        owner = plan.owner
+        outputs: dict[_Group, list[Value]] = {g: [] for g in plan.groups}
+        used_outside = set()
+        for node in plan.order:
+            for child in node._prev:
+                group = owner[child]
+                if group is not None and owner[node] is not group:
+                    used_outside.add(child)
+        for node in plan.order:
+            group = owner[node]
+            if group is not None and (node in used_outside or node is plan.order[-1]):
+                outputs[group].append(node)
+        return outputs
+
+    def _emit(self, target, branch: _Branch, outputs, labels, counter: list[int]) -> None:
+        for kind, item in branch.items:
+            if kind == "node":
+                self.value_node(target, item, labels[item])
+            else:
+                self.group_node(target, item, outputs[item])
+        for path, sub in branch.children.items():
+            with target.subgraph(name=f"cluster_{counter[0]}") as box:
+                counter[0] += 1
+                box.attr(
+                    label=graphviz.nohtml(S.plain_text(path.rsplit("/", 1)[-1])),
+                    style="rounded,filled",
+                    fillcolor=S.BOX_FILLS[path.count("/") % 2],
+                    color="#9aa5b1",
+                    fontname=S.FONT,
+                    fontsize="11",
+                    fontcolor="#52606d",
+                    labeljust="l",
+                )
+                self._emit(box, sub, outputs, labels, counter)
+
+    def _edges(self, plan: _Plan) -> None:
+        """child -> op circle -> value; edges into and out of group boxes merged, width by count."""
+        owner = plan.owner
+        merged: dict[tuple[str, str], int] = {}
+        for node in plan.order:
+            group = owner[node]
+            if group is None:
+                i = self.index[node]
+                head = f"n{i}op"
+            else:
+                head = group.name
+            for child in node._prev:
+                child_group = owner[child]
+                if child_group is not None and child_group is group:
+                    continue
+                tail = child_group.name if child_group is not None else f"n{self.index[child]}"
+                if group is None and child_group is None:
+                    self.graph.edge(tail, head)
+                else:
+                    merged[tail, head] = merged.get((tail, head), 0) + 1
+            if group is None and node._prev:
+                self.graph.edge(head, f"n{i}")
+        for (tail, head), count in merged.items():
+            width = 0.9 + min(3.0, math.log10(count))
+            self.graph.edge(tail, head, penwidth=f"{width:.2f}")
+
+    def _legend(self, grads: list[float]) -> None:
+        nonfinite = any(not math.isfinite(g) for g in grads)
+        rows = "".join(
+            f'<TR><TD BGCOLOR="{fill}" WIDTH="18" HEIGHT="12"></TD>'
+            f'<TD ALIGN="LEFT">{S.html_text(text)}</TD></TR>'
+            for fill, text in S.legend_rows(self.scale, self.precision, nonfinite)
+        )
+        table = (
+            '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">'
+            '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>grad</B></TD></TR>'
+            f"{rows}</TABLE>>"
+        )
+        # rank=sink: the legend stands after the root (at the right for rankdir LR).
+        with self.graph.subgraph(name="legend_rank", graph_attr={"rank": "sink"}) as sink:
+            sink.node(
+                "legend", table, shape="box", style="rounded", color="#bbbbbb",
+                fillcolor="white", fontsize="10",
+            )
+
+
+def _op_mix(members: list[Value]) -> str:
+    """The three commonest ops of a stretch, such as ``× 338 · + 337 · relu 100``."""
+    counts: dict[str, int] = {}
+    for node in members:
+        counts[node._op] = counts.get(node._op, 0) + 1
+    common = sorted(counts.items(), key=lambda item: -item[1])[:3]
+    return " · ".join(f"{op_name(op)} {count}" for op, count in common)
+
+
+def _span(numbers: list[float], precision: int) -> str:
+    """One number, or the range ``low … high`` of several (``, nan`` added when some are nan)."""
+    real = [x for x in numbers if not math.isnan(x)]
+    if not real:
+        return "nan"
+    low, high = S.fmt(min(real), precision), S.fmt(max(real), precision)
+    span = low if low == high else f"{low} … {high}"
+    return span if len(real) == len(numbers) else f"{span}, nan"
+
+
+class _Branch:
+    __slots__ = ("items", "children")
+
+    def __init__(self):
+        self.items: list = []
+        self.children: dict[str, _Branch] = {}
+
+
+class _ScopeTree:
+    """Drawn items filed under their scope path, nested by ``/``, in order of first appearance."""
+
+    def __init__(self):
+        self.top = _Branch()
+
+    def add(self, path: str | None, item) -> None:
+        branch = self.top
+        if path is not None:
+            parts = path.split("/")
+            for k in range(1, len(parts) + 1):
+                branch = branch.children.setdefault("/".join(parts[:k]), _Branch())
+        branch.items.append(item)
