@@ -49,11 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import autograd  # noqa: E402
 from autograd import Value  # noqa: E402
-
-try:  # nn.MLP once the nn layer exists; until then the Values-only MLP below
-    from nn import MLP as _NN_MLP
-except ImportError:  # pragma: no cover - depends on what has landed
-    _NN_MLP = None
+from nn import MLP  # noqa: E402
 
 F64 = torch.float64
 SEED = 1337
@@ -103,41 +99,9 @@ def load_weights(parameters, weights) -> None:
 # -- the demo step, once per peer -------------------------------------------------------
 
 
-class _Neuron:
-    """How a chainrule user writes a neuron without nn: dot(w, x) + b, then relu."""
-
-    def __init__(self, nin, nonlin):
-        self.w = [Value(0.0) for _ in range(nin)]
-        self.b = Value(0.0)
-        self.nonlin = nonlin
-
-    def __call__(self, x):
-        act = autograd.dot(self.w, x) + self.b
-        return act.relu() if self.nonlin else act
-
-    def parameters(self):
-        return [*self.w, self.b]
-
-
-class _MLP:
-    def __init__(self, nin, nouts):
-        sizes = [nin, *nouts]
-        self.layers = [
-            [_Neuron(sizes[i], i != len(nouts) - 1) for _ in range(sizes[i + 1])]
-            for i in range(len(nouts))
-        ]
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = [neuron(x) for neuron in layer]
-        return x[0]
-
-    def parameters(self):
-        return [p for layer in self.layers for n in layer for p in n.parameters()]
-
-
 def chainrule_model(weights):
-    model = _NN_MLP(2, [16, 16, 1]) if _NN_MLP is not None else _MLP(2, [16, 16, 1])
+    """nn.MLP, whose neurons compute autograd.dot(w, x) + b, with the shared weights."""
+    model = MLP(2, [16, 16, 1])
     load_weights(model.parameters(), weights)
     return model
 
