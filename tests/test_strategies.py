@@ -183,7 +183,10 @@ def test_shrinks_to_a_bare_call_with_an_input_in_the_domain():
 
 def test_shrinks_a_value_property_to_a_short_example():
     expr = find(expressions(), lambda e: e.fn(*e.inputs).data > 20.0, settings=SEARCH)
-    assert len(str(expr)) <= 20, repr(expr)
+    # Found here: '(exp(x0) ** 2) ** 2' (19 characters). Shrinking may stop on
+    # a neighbour of it on a loaded machine, so allow a little room; an
+    # unshrunk depth-3 draw is typically 40 to 80 characters long.
+    assert len(str(expr)) <= 30, repr(expr)
 
 
 def test_max_depth_zero_draws_a_variable():
