@@ -57,17 +57,43 @@ def is_grad_enabled() -> bool:
     return current.get().recording
 
 
-def scope(name: str):
+class scope:
     """Context manager: nodes created inside carry ``name`` in their scope path.
 
     Scopes nest with ``/``: ``with scope('layers.0'): with scope('neurons.3')``
-    tags nodes with ``layers.0/neurons.3``. nn opens one per module call, so
-    viz can group a graph by neuron and layer.
+    tags nodes with ``layers.0/neurons.3``. nn opens one per module call (a
+    forward pass of a small MLP over a batch opens thousands), so entering a
+    scope is kept cheap: the inner Mode for an (outer mode, name) pair is built
+    once and reused, and entering only swaps the context variable.
     """
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"scope name must be a non-empty str, got {name!r}")
-    outer = current.get().scope
-    return _switch(scope=name if outer is None else f"{outer}/{name}")
+
+    __slots__ = ("name", "_token")
+
+    def __init__(self, name: str):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"scope name must be a non-empty str, got {name!r}")
+        self.name = name
+
+    def __enter__(self) -> Mode:
+        outer = current.get()
+        key = (outer.recording, outer.scope, self.name)  # every field but anomaly
+        inner = _inner_modes.get(key) if outer.anomaly is None else None
+        if inner is None:
+            path = self.name if outer.scope is None else f"{outer.scope}/{self.name}"
+            inner = replace(outer, scope=path)
+            # Anomaly checkers come and go: their modes are not kept. The
+            # cache is bounded for programs that make up scope names freely.
+            if outer.anomaly is None and len(_inner_modes) < _MAX_CACHED_MODES:
+                _inner_modes[key] = inner
+        self._token = current.set(inner)
+        return inner
+
+    def __exit__(self, *exc_info) -> None:
+        current.reset(self._token)
+
+
+_MAX_CACHED_MODES = 10_000
+_inner_modes: dict[tuple, Mode] = {}
 
 
 def current_scope() -> str | None:

@@ -25,11 +25,9 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from dataclasses import fields, replace
 
 import autograd
 from autograd import Value
-from autograd import mode as _mode
 
 from ._checks import positive_int
 
@@ -51,41 +49,6 @@ _REPR_NAMES = {
     "leaky_relu": "LeakyReLU",
     "linear": "Linear",
 }
-
-# -- cheap scopes ------------------------------------------------------------------------
-#
-# ``with autograd.scope(name)`` builds a generator and a new Mode per call; a
-# layer makes one call per neuron per sample, so nn keeps the inner Modes it
-# has built and only swaps the context variable. The cache is keyed by the
-# outer mode's fields and is used only outside anomaly mode (anomaly checkers
-# come and go; their modes are built afresh).
-_current_mode = _mode.current
-_inner_modes: dict = {}
-
-
-# The key below holds every field of a Mode other than anomaly; should Mode
-# gain fields, nn stops caching rather than mix modes up.
-_CACHEABLE = [f.name for f in fields(_mode.Mode)] == ["recording", "scope", "anomaly"]
-
-
-def _enter_scope(name: str):
-    """Opens scope ``name`` inside the current one; returns the token for ``_exit_scope``."""
-    outer = _current_mode.get()
-    if outer.anomaly is not None or not _CACHEABLE:
-        return _current_mode.set(replace(outer, scope=_join(outer.scope, name)))
-    key = (outer.recording, outer.scope, name)
-    inner = _inner_modes.get(key)
-    if inner is None:
-        inner = _inner_modes[key] = replace(outer, scope=_join(outer.scope, name))
-    return _current_mode.set(inner)
-
-
-_exit_scope = _current_mode.reset
-
-
-def _join(outer: str | None, name: str) -> str:
-    return name if outer is None else f"{outer}/{name}"
-
 
 # -- checks --------------------------------------------------------------------------------
 
@@ -325,11 +288,8 @@ class Layer(Module):
         x = _as_inputs(x, self.nin, self._name)
         out = []
         for name, neuron in zip(self._scopes, self.neurons, strict=False):
-            token = _enter_scope(name)
-            try:
+            with autograd.scope(name):
                 out.append(neuron(x))
-            finally:
-                _exit_scope(token)
         return out[0] if len(out) == 1 else out
 
     def architecture(self) -> dict:
@@ -393,11 +353,8 @@ class MLP(Module):
         x = _as_inputs(x, self.nin, self._name)
         last = len(self.layers) - 1
         for i, (name, layer) in enumerate(zip(self._scopes, self.layers, strict=False)):
-            token = _enter_scope(name)
-            try:
+            with autograd.scope(name):
                 x = layer(x)
-            finally:
-                _exit_scope(token)
             if self.dropout and self.training and i < last:
                 x = self._drop(x)
         return x
