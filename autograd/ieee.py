@@ -87,5 +87,16 @@ def sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
+def fsum(terms: list | tuple) -> float:
+    """math.fsum, giving +-inf where the sum overflows and nan for inf + -inf."""
+    try:
+        return math.fsum(terms)
+    except (OverflowError, ValueError):
+        total = 0.0
+        for term in terms:  # plain float addition follows IEEE: no exception
+            total += term
+        return total
+
+
 def isfinite(x: float) -> bool:
     return math.isfinite(x)

@@ -108,7 +108,7 @@ def _pow_grads(x, y, out):
 
 def _dot_forward(*values):
     half = len(values) // 2
-    return math.fsum(map(operator.mul, values[:half], values[half:]))
+    return ieee.fsum(list(map(operator.mul, values[:half], values[half:])))
 
 
 def _dot_grads(*values_and_out):
@@ -119,7 +119,7 @@ def _dot_grads(*values_and_out):
 
 
 def _sum_forward(*values):
-    return math.fsum(values)
+    return ieee.fsum(values)
 
 
 def _sum_grads(*values_and_out):

@@ -108,6 +108,10 @@ def test_comparisons_use_data_and_equality_is_identity():
         (lambda: Value(0.0) ** -1, math.inf),
         (lambda: Value(math.inf).sin(), math.nan),
         (lambda: Value(-1000.0).sigmoid(), 0.0),
+        (lambda: autograd.sum([Value(1e308), Value(1e308)]), math.inf),
+        (lambda: autograd.sum([Value(math.inf), Value(-math.inf)]), math.nan),
+        (lambda: autograd.dot([Value(1e200), Value(-1e200)], [Value(1e200), Value(1e200)]),
+         math.nan),
     ],
 )
 def test_ieee_semantics_instead_of_python_exceptions(make, expected):
