@@ -204,11 +204,8 @@ def fit(
             for step, start in enumerate(range(0, len(rows), batch_size), start=1):
                 batch = order[start : start + batch_size]
                 batch_y = y[batch]
-                try:
-                    batch_out = [model(rows[i]) for i in batch]
-                    value = loss_fn(batch_out, batch_y)
-                except OverflowError:  # a math-module overflow: the same divergence
-                    value = Value(math.inf)
+                batch_out = [model(rows[i]) for i in batch]
+                value = loss_fn(batch_out, batch_y)
                 if l1:
                     value = value + L.l1_penalty(optimizer.params, l1)
                 if l2:
