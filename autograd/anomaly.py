@@ -81,21 +81,6 @@ def _user_frames(limit: int = SITE_FRAMES) -> tuple[tuple[str, int, str], ...]:
     return tuple(frames)
 
 
-def _node_in_backward():
-    """The node whose local gradient backward is building right now (create_graph), or None.
-
-    Looked up on the stack only when an error is reported, so it costs nothing
-    per operation.
-    """
-    frame = sys._getframe(1)
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name == "_chain_rule" and _in_package(code.co_filename):
-            return frame.f_locals.get("node")
-        frame = frame.f_back
-    return None
-
-
 def _is_finite(x) -> bool:
     return math.isfinite(float(x))
 
@@ -111,6 +96,9 @@ class AnomalyChecker:
         # Oldest first, so the oldest entry goes in O(1) when MAX_SITES is reached.
         self._sites: OrderedDict[int, tuple[object, tuple]] = OrderedDict()
         self._interned: dict[tuple, tuple] = {}  # a loop creates many nodes at one site
+        # The node whose local gradients backward is building right now, set
+        # by the engine, so a forward error under create_graph can name it.
+        self.differentiating = None
 
     def site_of(self, node) -> tuple:
         """The user frames where ``node`` was created (empty if not created in this block)."""
@@ -182,7 +170,7 @@ class AnomalyChecker:
                 lines.append(f"    called from {filename}:{lineno} in {function}")
         else:
             lines.append("  node created outside detect_anomaly(), so its place is unknown")
-        differentiated = _node_in_backward() if phase == "forward" else None
+        differentiated = self.differentiating if phase == "forward" else None
         if differentiated is not None:
             lines.append(
                 f"  while backward (create_graph=True) built the local gradient of "

@@ -154,9 +154,17 @@ def _chain_rule(root: Value, seed, create_graph: bool = False) -> Iterator[Step]
         upstream = upstream_of.pop(node)
         contributions = ()
         if node._rule is not None:
-            locals_ = local_grads(node, create_graph)
             if anomaly is not None:
+                # With create_graph the local gradients are new nodes, checked
+                # in forward: the checker names the node they belong to.
+                anomaly.differentiating = node
+                try:
+                    locals_ = local_grads(node, create_graph)
+                finally:
+                    anomaly.differentiating = None
                 anomaly.check_backward(node, upstream, locals_)
+            else:
+                locals_ = local_grads(node, create_graph)
             contributions = tuple(
                 (child, local, upstream * local)
                 for child, local in zip(node._prev, locals_, strict=True)
