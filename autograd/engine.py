@@ -126,9 +126,6 @@ def backward(root: Value, grad: float = 1.0) -> None:
         node.grad += kept
 
 
-# v.backward(grad=1.0) is this function itself: one call less per backward.
-Value.backward = backward
-
 
 @dataclass(frozen=True)
 class Step:

@@ -259,7 +259,13 @@ class Value:
 
     # -- gradients -------------------------------------------------------------------------
 
-    # backward(grad=1.0) is engine.backward itself, set there: one call less.
+    def backward(self, grad: float = 1.0) -> None:
+        """Adds ``grad * d(self)/d(node)`` to ``.grad`` of every node in the graph.
+
+        A second call without zeroing doubles every gradient exactly (micrograd
+        would propagate the already accumulated gradient again).
+        """
+        _engine.backward(self, grad)
 
     def _backward(self) -> None:
         """micrograd's per-node step: pushes this node's ``.grad`` into its inputs."""
@@ -294,4 +300,4 @@ def sum(values: Iterable) -> Value:  # autograd.sum, as torch.sum and jnp.sum
     return apply(P.SUM, *values)
 
 
-from . import engine  # noqa: E402, F401  (defines Value.backward; engine imports Value from here)
+from . import engine as _engine  # noqa: E402  (engine imports Value from here)
