@@ -661,6 +661,8 @@ NOTEBOOKS = {
 
 def build(name: str):
     notebook = new_notebook(cells=NOTEBOOKS[name])
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{index}"  # stable ids: re-running changes only what changed
     notebook.metadata["kernelspec"] = {
         "name": "python3", "display_name": "Python 3", "language": "python",
     }
@@ -693,7 +695,7 @@ def execute(notebook, timeout: int = 300):
         manager = AsyncKernelManager(
             kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[kernels])
         )
-        client = NotebookClient(notebook, km=manager, timeout=timeout,
+        client = NotebookClient(notebook, km=manager, timeout=timeout, record_timing=False,
                                 resources={"metadata": {"path": str(HERE)}})
         client.execute()
     return notebook
