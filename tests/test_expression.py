@@ -239,3 +239,29 @@ def test_every_drawn_strategy_expression_parses_back_to_the_same_value_and_gradi
             assert got.grad == pytest.approx(want.grad, rel=1e-9, abs=1e-12)
 
     check()
+
+
+# Characters of hostile and of valid input alike (letters spell the functions and keywords).
+ALPHABET = " xyab0123456789.+-*/()eEj_,=[]{}:;'\"\\@%~<>!&|^" + "".join(
+    sorted(set("exp log sqrt tanh relu abs sin lambda import leaky_relu"))
+)
+
+
+def test_any_text_parses_or_raises_expression_error_and_parsed_text_evaluates():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet=ALPHABET, max_size=40) | st.from_regex(
+        r"[-+(]*[xy0-9.]+(\*\*|[-+*/])[-+(]*[xy0-9.e]+\)*", fullmatch=True))
+    def check(source):
+        try:
+            expr = parse(source)
+        except ExpressionError as error:
+            assert "\n" not in str(error)
+            return
+        result = expr.evaluate({name: Value(0.7) for name in expr.variables})
+        assert isinstance(result, Value)
+        result.backward()
+
+    check()
