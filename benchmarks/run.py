@@ -42,14 +42,13 @@ from pathlib import Path
 import micrograd
 import micrograd.engine
 import micrograd.nn
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 import autograd  # noqa: E402
 from autograd import Value  # noqa: E402
-from nn import MLP  # noqa: E402
+from nn import MLP, data  # noqa: E402
 
 F64 = torch.float64
 SEED = 1337
@@ -61,21 +60,9 @@ ALPHA = 1e-4  # L2 weight of micrograd's demo
 
 
 def two_moons(n: int = 100, noise: float = 0.1, seed: int = SEED):
-    """Two interleaving half circles as sklearn.datasets.make_moons draws them, labels -1/+1."""
-    rng = np.random.default_rng(seed)
-    n_outer = n // 2
-    n_inner = n - n_outer
-    outer = np.linspace(0.0, np.pi, n_outer)
-    inner = np.linspace(0.0, np.pi, n_inner)
-    X = np.vstack(
-        [
-            np.column_stack([np.cos(outer), np.sin(outer)]),
-            np.column_stack([1.0 - np.cos(inner), 1.0 - np.sin(inner) - 0.5]),
-        ]
-    )
-    X += rng.normal(scale=noise, size=X.shape)
-    y = np.concatenate([np.full(n_outer, -1.0), np.full(n_inner, 1.0)])
-    return X.tolist(), y.tolist()  # plain floats: every peer gets the same Python numbers
+    """nn.data's two moons with micrograd's labels -1/+1, as plain Python floats."""
+    X, y = data.moons(n, noise=noise, seed=seed)
+    return X.tolist(), (2.0 * y - 1.0).tolist()  # every peer gets the same Python numbers
 
 
 def initial_weights(sizes=(2, 16, 16, 1), seed: int = SEED):
