@@ -123,3 +123,10 @@ def test_boundary_rejects_inputs_that_are_not_two_features():
         plot_decision_boundary(Recorder(), np.zeros((3, 3)), np.zeros(3))
     with pytest.raises(ValueError, match="3 rows but y has 2 labels"):
         plot_decision_boundary(Recorder(), np.zeros((3, 2)), np.zeros(2))
+
+
+def test_figures_display_as_png_in_a_kernel_without_a_matplotlib_backend():
+    from IPython.core.formatters import DisplayFormatter  # what Jupyter calls to show a value
+
+    data, _ = DisplayFormatter().format(plot_history(history()))
+    assert data["image/png"][:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,8 +2,9 @@
 
 Both return a ``matplotlib.figure.Figure`` built without pyplot's global state
 (no window opens, nothing leaks between calls), so they work the same in a
-script, a test under the Agg backend and Jupyter, which displays a Figure
-inline. Save one with ``fig.savefig('loss.svg')``.
+script, a test under the Agg backend and Jupyter, which displays them inline
+as PNG (even in a kernel where no matplotlib backend was activated). Save one
+with ``fig.savefig('loss.svg')``.
 
 Decisions where the spec is silent:
 
@@ -25,7 +26,9 @@ Decisions where the spec is silent:
 
 from __future__ import annotations
 
+import io
 import math
+from functools import cache
 
 import numpy as np
 
@@ -37,13 +40,26 @@ CLASS_COLOURS = ("#2166ac", "#b2182b", "#1b9e77", "#d95f02", "#7570b3", "#e7298a
                  "#66a61e", "#e6ab02", "#a6761d", "#666666")
 
 
-def _figure(width: float, height: float, columns: int = 1):
+@cache
+def _inline_figure_class():
     try:
         from matplotlib.figure import Figure
     except ImportError as error:
         raise ImportError("viz's plots need matplotlib: pip install matplotlib") from error
 
-    figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    class InlineFigure(Figure):
+        """A Figure that shows itself in Jupyter without pyplot or ``%matplotlib inline``."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png")
+            return buffer.getvalue()
+
+    return InlineFigure
+
+
+def _figure(width: float, height: float, columns: int = 1):
+    figure = _inline_figure_class()(figsize=(width, height), dpi=110, layout="constrained")
     axes = [figure.add_subplot(1, columns, i + 1) for i in range(columns)]
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
