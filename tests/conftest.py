@@ -28,6 +28,12 @@ IN_CI = bool(os.environ.get("CI"))
 PROGRAMS = {"graphviz": "dot", "browser": "chromium"}
 
 
+def pytest_configure(config):
+    # Registered here rather than in pyproject.toml, whose only mention of the
+    # oracle stays its exact pin.
+    config.addinivalue_line("markers", "torch: compares with PyTorch (float64) as an oracle")
+
+
 def pytest_runtest_setup(item):
     for marker, program in PROGRAMS.items():
         if item.get_closest_marker(marker) and shutil.which(program) is None:
