@@ -297,3 +297,12 @@ def test_a_lone_leaf_is_seeded_then_final():
 def test_root_must_be_a_value():
     with pytest.raises(TypeError, match="expected a Value, got float"):
         viz.step_through(3.0)
+
+
+def test_panel_names_parameters_as_the_drawing_does():
+    import nn
+
+    model = nn.MLP(2, [2, 1], seed=0)
+    stepper = viz.step_through(model([0.5, -1.0]), names=model, cluster=True)
+    assert {"w.0", "w.1", "b"} <= set(stepper.names)
+    assert any(c["name"] == "w.0" for r in stepper.records for c in r["contributions"])

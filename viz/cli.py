@@ -39,8 +39,10 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from autograd import Value, backward_steps, topological_order
+from autograd import Value, topological_order
 from autograd.expression import ExpressionError, parse
+
+from ._trace import display_names, formulas, trace
 
 DATASETS = ("moons", "circles", "blobs", "spiral", "xor", "house_prices")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
@@ -251,30 +253,18 @@ def explain_rows(out: Value) -> list[tuple]:
     pass (so ``.grad`` ends as after ``out.backward()``).
     """
     order = topological_order(out)
-    name = {node: node.label or f"n{i}" for i, node in enumerate(order)}
-    totals: dict[Value, float] = {}
+    names = display_names(order)
+    records, _ = trace(out, order, names)
+    written = formulas(records, names)
     rows = []
     number = 0
-    for step in backward_steps(out):
-        number += bool(step.contributions)  # leaves have no chain-rule step
-        for child, local, added in step.contributions:
-            totals[child] = totals.get(child, 0.0) + added
-            node = f"{name[step.node]} = {_formula(step.node, name)}"
-            rows.append((number, node, step.upstream, name[child], local, added, totals[child]))
+    for record in records[1:]:
+        number += bool(record["contributions"])  # leaves have no chain-rule step
+        for c in record["contributions"]:
+            node = written[record["node"]]
+            rows.append((number, node, record["upstream"], c["name"], c["local"], c["added"],
+                         c["total"]))
     return rows
-
-
-def _formula(node: Value, name: dict) -> str:
-    """How node was computed, in terms of its children's names: 'n3 * w', 'tanh(n5)'."""
-    children = [name[child] for child in node._prev]
-    op = node._op
-    if op in ("+", "-", "*", "/", "**") and len(children) == 2:
-        return f"{children[0]} {op} {children[1]}"
-    if op.startswith("**"):
-        return f"{children[0]} ** {op[2:]}"
-    if op == "neg":
-        return f"-{children[0]}"
-    return f"{op}({', '.join(children)})"
 
 
 def _explain(args) -> int:

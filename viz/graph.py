@@ -53,7 +53,6 @@ message instead of a traceback.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from pathlib import Path
 
 try:
@@ -67,6 +66,7 @@ except ImportError as error:  # a dependency of chainrule, but say what to do if
 from autograd import Value, topological_order
 
 from . import _style as S
+from ._trace import names_of, scopes_and_labels
 
 INSTALL_HINT = """\
 Graphviz's `dot` program was not found on PATH; chainrule needs it to render
@@ -203,7 +203,7 @@ def draw_dot(
         raise ValueError(f"precision must be a non-negative int, got {precision!r}")
 
     order = topological_order(root)
-    plan = _Plan(order, depth if cluster else None, cluster == "collapse", _names_of(names))
+    plan = _Plan(order, depth if cluster else None, cluster == "collapse", names_of(names))
     if plan.box_count > max_nodes:
         raise ValueError(_too_many_message(plan, max_nodes, cluster, depth))
 
@@ -234,47 +234,6 @@ def _too_many_message(plan: _Plan, max_nodes: int, cluster, depth) -> str:
     )
 
 
-def _names_of(names) -> dict[Value, str]:
-    """Value -> name from a Module (its named_parameters()), a mapping or (name, Value) pairs."""
-    if names is None:
-        return {}
-    if hasattr(names, "named_parameters"):
-        pairs = names.named_parameters()
-    elif isinstance(names, Mapping):
-        pairs = names.items()
-    else:
-        pairs = names
-    found: dict[Value, str] = {}
-    for name, value in pairs:
-        if not isinstance(value, Value):
-            raise TypeError(f"names must map names to Values, got {name!r}: {type(value).__name__}")
-        found.setdefault(value, str(name))
-    return found
-
-
-def _scopes_and_labels(order: list[Value], names: dict[Value, str]):
-    """Each node's scope and label, placing named leaves in the module that owns them.
-
-    A parameter is created outside any module call (scope None), but its name
-    says where it lives: ``layers.0.neurons.3.w.1`` consumed inside scope
-    ``layers.0/neurons.3`` belongs to that scope and shows as ``w.1``.
-    """
-    scopes = {node: node.scope for node in order}
-    labels = {node: node.label or names.get(node, "") for node in order}
-    if not names:
-        return scopes, labels
-    for node in order:
-        scope = node.scope
-        if scope is None:
-            continue
-        prefix = scope.replace("/", ".") + "."
-        for child in node._prev:
-            name = names.get(child)
-            if name and not child.label and scopes[child] is None and name.startswith(prefix):
-                scopes[child], labels[child] = scope, name[len(prefix):]
-    return scopes, labels
-
-
 def _cut(scope: str | None, depth: int | None) -> str | None:
     if scope is None or depth is None:
         return scope
@@ -300,7 +259,7 @@ class _Plan:
 
     def __init__(self, order: list[Value], depth: int | None, collapse: bool, names: dict):
         self.order = order
-        self.scope, self.label = _scopes_and_labels(order, names)
+        self.scope, self.label = scopes_and_labels(order, names)
         self.scoped = any(scope is not None for scope in self.scope.values())
         self.owner: dict[Value, _Group | None] = dict.fromkeys(order)
         self.groups: list[_Group] = []

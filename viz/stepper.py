@@ -53,9 +53,8 @@ from pathlib import Path
 import autograd
 
 from . import _style
+from ._trace import display_names, formulas, trace
 from .graph import draw_dot, render_svg
-
-_BINARY = {"+", "-", "*", "/", "**"}
 
 
 def step_through(root, grad: float = 1.0, **draw_options) -> Stepper:
@@ -90,9 +89,9 @@ class Stepper:
             )
         order = autograd.topological_order(root)
         self.precision = draw_options.get("precision", 4)
-        self.names = [str(node.label or "") or f"n{i}" for i, node in enumerate(order)]
+        self.names = display_names(order, draw_options.get("names"))
         with _grads_kept(order):  # backward_steps and the drawing write .grad
-            self.records, totals = _records(root, order, grad, self.names)
+            self.records, totals = trace(root, order, self.names, grad)
             # Laid out with the final gradients, every grad field fits its last number.
             for node, total in zip(order, totals, strict=True):
                 node.grad = total
@@ -120,7 +119,7 @@ class Stepper:
         )
         if not full_document:
             return fragment
-        return _PAGE.format(title=f"Backward pass of {_html_escape(self.names[-1])}", body=fragment)
+        return _PAGE.format(title=f"Backward pass of {_style.html_text(self.names[-1])}", body=fragment)
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -153,7 +152,7 @@ class Stepper:
         fills |= {c[4] for s in steps for c in s[3]}
         return {
             "names": self.names,
-            "formulas": _formulas(self.records, self.names),
+            "formulas": formulas(self.records, self.names),
             "rootName": self.names[-1],
             "blank": "grad \u00b7",
             "prefix": "grad ",
@@ -161,42 +160,6 @@ class Stepper:
             "textOn": {f: _style.text_color(f) for f in sorted(fills)},
             "steps": steps,
         }
-
-
-def _records(root, order, seed, names):
-    """The seed record and one record per step of backward_steps; the final gradients.
-
-    The totals are kept here, from zero, in the order backward adds them (so
-    they equal backward()'s gradients bit for bit), not read from ``.grad``,
-    which may hold gradients of earlier passes.
-    """
-    index = {node: i for i, node in enumerate(order)}
-    steps = list(autograd.backward_steps(root, seed))
-    totals = [0.0] * len(order)
-    totals[index[root]] = steps[0].upstream
-    records = [_record(0, steps[0], index, names, [])]
-    for k, step in enumerate(steps, start=1):
-        contributions = []
-        for child, local, added in step.contributions:
-            j = index[child]
-            totals[j] += added
-            contributions.append(
-                {"child": j, "name": names[j], "local": local, "added": added, "total": totals[j]}
-            )
-        records.append(_record(k, step, index, names, contributions))
-    return records, totals
-
-
-def _record(k, step, index, names, contributions) -> dict:
-    node = index[step.node]
-    return {
-        "step": k,
-        "node": node,
-        "name": names[node],
-        "op": step.node._op if k else "",  # the seed applies no op
-        "upstream": step.upstream,
-        "contributions": contributions,
-    }
 
 
 @contextmanager
@@ -208,25 +171,6 @@ def _grads_kept(order):
     finally:
         for node, g in zip(order, kept, strict=True):
             node.grad = g
-
-
-def _formulas(records, names) -> list[str]:
-    """``c = a * b`` for each node computed by an op ('' for leaves), for the panel's title."""
-    formulas = [""] * len(names)
-    for record in records[1:]:
-        op, children = record["op"], [c["name"] for c in record["contributions"]]
-        if not op:
-            continue
-        if op in _BINARY and len(children) == 2:
-            expression = f"{children[0]} {op} {children[1]}"
-        elif op.startswith("**") and len(children) == 1:
-            expression = f"{children[0]}{op}"
-        elif op == "neg" and len(children) == 1:
-            expression = f"-{children[0]}"
-        else:
-            expression = f"{op}({', '.join(children)})"
-        formulas[record["node"]] = f"{record['name']} = {expression}"
-    return formulas
 
 
 def _asset(name: str) -> str:
@@ -250,10 +194,6 @@ def _script_json(payload) -> str:
     """payload as a JavaScript literal that cannot end or comment out the <script> around it."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
-
-
-def _html_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # The script builds the viewer, and the SVG travels inside it: where the script
