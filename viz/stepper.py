@@ -119,7 +119,8 @@ class Stepper:
         )
         if not full_document:
             return fragment
-        return _PAGE.format(title=f"Backward pass of {_style.html_text(self.names[-1])}", body=fragment)
+        title = f"Backward pass of {_style.html_text(self.names[-1])}"
+        return _PAGE.format(title=title, body=fragment)
 
     def _repr_html_(self) -> str:
         return self.to_html()
