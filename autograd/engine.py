@@ -87,7 +87,7 @@ def backward(root: Value, grad: float = 1.0) -> None:
     at the end, so it is never propagated again: a second call without zeroing
     doubles every gradient exactly.
     """
-    seed = grad if type(grad) is float else _as_seed(grad)
+    seed = _as_seed(grad)
     if _current_mode().anomaly is not None:
         for _ in backward_steps(root, seed):
             pass
@@ -126,7 +126,6 @@ def backward(root: Value, grad: float = 1.0) -> None:
         node.grad += kept
 
 
-
 @dataclass(frozen=True)
 class Step:
     """One node's turn in the backward pass.
@@ -145,7 +144,7 @@ class Step:
 
 def _chain_rule(root: Value, seed, create_graph: bool = False) -> Iterator[Step]:
     """Yields a Step per node in backward order; touches no ``.grad``."""
-    anomaly = _mode.current.get().anomaly
+    anomaly = _current_mode().anomaly
     upstream_of = {root: seed}
     for node in reversed(topological_order(root)):
         upstream = upstream_of.pop(node)

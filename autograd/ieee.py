@@ -96,7 +96,3 @@ def fsum(terms: list | tuple) -> float:
         for term in terms:  # plain float addition follows IEEE: no exception
             total += term
         return total
-
-
-def isfinite(x: float) -> bool:
-    return math.isfinite(x)

@@ -108,7 +108,10 @@ def _pow_grads(x, y, out):
 
 def _dot_forward(*values):
     half = len(values) // 2
-    return ieee.fsum(list(map(operator.mul, values[:half], values[half:])))
+    try:
+        return math.fsum(map(operator.mul, values[:half], values[half:]))
+    except (OverflowError, ValueError):  # IEEE's inf or nan instead (rare: read the terms again)
+        return ieee.fsum(list(map(operator.mul, values[:half], values[half:])))
 
 
 def _dot_grads(*values_and_out):
@@ -130,13 +133,13 @@ ADD = Primitive("+", 2, operator.add, lambda a, b, out: (1.0, 1.0))
 SUB = Primitive("-", 2, operator.sub, lambda a, b, out: (1.0, -1.0))
 MUL = Primitive("*", 2, operator.mul, lambda a, b, out: (b, a))
 DIV = Primitive(
-    "/", 2, _div, lambda a, b, out: (_div(1.0, b), -_div(out, b)),
+    "/", 2, ieee.div, lambda a, b, out: (_div(1.0, b), -_div(out, b)),
     domain=((-3.0, 3.0), (0.5, 3.0)),
 )
 NEG = Primitive("neg", 1, operator.neg, lambda x, out: (-1.0,))
-POW = Primitive("**", 2, _pow, _pow_grads, domain=((0.2, 3.0), (-2.5, 2.5)))
+POW = Primitive("**", 2, ieee.power, _pow_grads, domain=((0.2, 3.0), (-2.5, 2.5)))
 EXP = Primitive("exp", 1, ieee.exp, lambda x, out: (out,))
-LOG = Primitive("log", 1, _log, lambda x, out: (_div(1.0, x),), domain=((0.1, 5.0),))
+LOG = Primitive("log", 1, ieee.log, lambda x, out: (_div(1.0, x),), domain=((0.1, 5.0),))
 SQRT = Primitive("sqrt", 1, ieee.sqrt, lambda x, out: (_div(0.5, out),), domain=((0.1, 5.0),))
 TANH = Primitive("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,))
 SIGMOID = Primitive("sigmoid", 1, ieee.sigmoid, lambda x, out: (out * (1.0 - out),))

@@ -287,17 +287,26 @@ def local_grads(node: Value, create_graph: bool = False) -> tuple:
 
 def dot(weights: Iterable, inputs: Iterable) -> Value:
     """sum(w_i * x_i) as one fused node (numbers are lifted to Values)."""
-    weights = [w if isinstance(w, Value) else Value(w) for w in weights]
-    inputs = [x if isinstance(x, Value) else Value(x) for x in inputs]
+    weights, inputs = list(weights), list(inputs)
     if len(weights) != len(inputs):
         raise ValueError(f"dot needs equal lengths, got {len(weights)} and {len(inputs)}")
-    return apply(P.DOT, *weights, *inputs)
+    try:  # a neuron's weights and inputs are Values already: no pass to lift them
+        return apply(P.DOT, *weights, *inputs)
+    except (AttributeError, TypeError):  # a number among them (no .data, or numpy's)
+        return apply(P.DOT, *_lifted(weights), *_lifted(inputs))
 
 
 def sum(values: Iterable) -> Value:  # autograd.sum, as torch.sum and jnp.sum
     """The sum of ``values`` as one fused node (numbers are lifted to Values)."""
-    values = [v if isinstance(v, Value) else Value(v) for v in values]
-    return apply(P.SUM, *values)
+    values = list(values)
+    try:
+        return apply(P.SUM, *values)
+    except (AttributeError, TypeError):
+        return apply(P.SUM, *_lifted(values))
+
+
+def _lifted(items: list) -> list[Value]:
+    return [item if isinstance(item, Value) else Value(item) for item in items]
 
 
 from . import engine as _engine  # noqa: E402  (engine imports Value from here)
