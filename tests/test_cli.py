@@ -216,3 +216,14 @@ def test_missing_graphviz_program_exits_1_with_install_hint(capsys, tmp_path, mo
     assert err.startswith("chainrule graph: ") and "apt-get install graphviz" in err
     assert not (tmp_path / "g.svg").exists()
     assert "Traceback" not in err + out
+
+
+def test_the_parser_offers_exactly_what_nn_has():
+    import nn
+    from nn import data, losses, optim
+    from viz import cli
+
+    assert set(cli.DATASETS) == set(data.DATASETS)
+    assert set(cli.LOSSES) == set(losses.LOSSES)
+    assert set(cli.ACTIVATIONS) == set(nn.ACTIVATIONS) - {"linear"}
+    assert set(cli.OPTIMIZERS) == set(optim.OPTIMIZERS) | {"momentum"}
