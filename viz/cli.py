@@ -418,13 +418,9 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
 
 
 def _optimizer(nn, args, parameters):
-    if args.optimizer == "sgd":
-        return nn.SGD(parameters, lr=args.lr)
     if args.optimizer == "momentum":
         return nn.SGD(parameters, lr=args.lr, momentum=0.9)
-    if args.optimizer == "adamw":
-        return nn.AdamW(parameters, lr=args.lr)
-    return nn.Adam(parameters, lr=args.lr)
+    return nn.optim.OPTIMIZERS[args.optimizer](parameters, lr=args.lr)
 
 
 def _fold_scaling(model, x_mean, x_std, y_mean, y_std) -> None:
