@@ -52,7 +52,6 @@ MAX_DEPTH = 200
 
 # One-argument functions, named as the Value methods that apply them.
 FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sin", "cos")
-LEAKY_RELU_DEFAULT_SLOPE = 0.01
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 # op -> (the primitive's float forward, which folds two constants with IEEE
@@ -99,7 +98,9 @@ def _function_row(name: str, slope: float | None) -> P.Primitive:
     return P.leaky_relu_of(slope) if name == "leaky_relu" else P.PRIMITIVES[name]
 
 
-def _format_number(number: float) -> str:
+def format_number(number: float) -> str:
+    """number as expression syntax: 2 for 2.0, else its shortest repr."""
+    number = float(number)
     return str(int(number)) if number.is_integer() and abs(number) < 1e16 else repr(number)
 
 
@@ -138,7 +139,7 @@ class Expression:
             if kind == "var":
                 push(leaves[instruction[1]])
             elif kind == "const":
-                push(Value(instruction[1], label=_format_number(instruction[1])))
+                push(Value(instruction[1], label=format_number(instruction[1])))
             elif kind == "binary":
                 right, left = pop(), pop()
                 push(_BINARY_OPS[instruction[1]][1](left, right))
@@ -328,7 +329,7 @@ def _finish(node: ast.AST, done: list):
     arguments = [done.pop() for _ in node.args][::-1]
     slope = None
     if name == "leaky_relu":
-        slope = LEAKY_RELU_DEFAULT_SLOPE
+        slope = P.LEAKY_RELU_SLOPE
         if len(arguments) == 2:
             slope = arguments.pop()
             if not isinstance(slope, float):

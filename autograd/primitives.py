@@ -181,6 +181,9 @@ def power_of(exponent: float) -> Primitive:
     )
 
 
+LEAKY_RELU_SLOPE = 0.01  # the default negative slope, as torch.nn.functional.leaky_relu
+
+
 @lru_cache(maxsize=1024)
 def leaky_relu_of(slope: float) -> Primitive:
     """The row for leaky_relu with the given negative slope; f'(0) = slope, as PyTorch."""
@@ -194,12 +197,12 @@ def leaky_relu_of(slope: float) -> Primitive:
 
 
 # The table, by name. power_of and leaky_relu_of make parametrised rows; their
-# representative rows (x ** 3, slope 0.01) stand in for them here.
+# representative rows (x ** 3, the default slope) stand in for them here.
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in (
         ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS, SIN, COS, SUM, DOT,
-        power_of(3), power_of(-1), power_of(0.5), leaky_relu_of(0.01),
+        power_of(3), power_of(-1), power_of(0.5), leaky_relu_of(LEAKY_RELU_SLOPE),
     )
 }
 

@@ -65,11 +65,13 @@ except ImportError as error:  # pragma: no cover - hypothesis is in the test ext
         "(or pip install 'chainrule[test]')"
     ) from error
 
+from . import expression
 from . import primitives as P
+from .expression import format_number
 from .value import Value
 
 # One-argument functions of the expression syntax (leaky_relu may take a slope too).
-FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sin", "cos", "leaky_relu")
+FUNCTIONS = (*expression.FUNCTIONS, "leaky_relu")
 BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
           "**": operator.pow}
 # Every row of the table that has expression syntax, simplest first (shrinking
@@ -79,7 +81,7 @@ DEFAULT_OPS = ("+", "*", "-", "/", "neg", "**2", "exp", "tanh", "log", "sqrt", "
 NO_SYNTAX = ("sum", "dot")
 CONSTANTS = (2.0, 1.0, 0.5, 3.0)
 LEAKY_RELU_SLOPES = (0.01, 0.1, 0.2)
-DEFAULT_SLOPE = 0.01  # leaky_relu(x) without a slope, as in the expression syntax
+DEFAULT_SLOPE = P.LEAKY_RELU_SLOPE  # leaky_relu(x) without a slope, as in the expression syntax
 KINK_MARGIN = 0.1  # the least distance from a kink an argument may have
 EXP_MAX = 4.0  # the largest argument of exp (e**4 ~ 55)
 VALUE_LIMIT = 1e3  # the largest magnitude of any intermediate value
@@ -105,10 +107,6 @@ class Node:
     param: object = None
 
 
-def _format_number(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else repr(float(number))
-
-
 def _precedence(node: Node) -> int:
     if node.op.startswith("**"):
         return _PRECEDENCE["**"]
@@ -126,15 +124,15 @@ def _source(node: Node) -> str:
     if op == "var":
         return node.param
     if op == "const":
-        return _format_number(node.param)
+        return format_number(node.param)
     if op == "leaky_relu" and node.param != DEFAULT_SLOPE:
-        return f"leaky_relu({_source(args[0])}, {_format_number(node.param)})"
+        return f"leaky_relu({_source(args[0])}, {format_number(node.param)})"
     if op in FUNCTIONS:
         return f"{op}({_source(args[0])})"
     if op == "neg":  # -(-x) and -(x ** 2) spelled out, though Python would not need it
         return "-" + _wrapped(args[0], _precedence(args[0]) < _ATOM)
     if op.startswith("**") and op != "**":
-        return f"{_wrapped(args[0], _precedence(args[0]) < _ATOM)} ** {_format_number(node.param)}"
+        return f"{_wrapped(args[0], _precedence(args[0]) < _ATOM)} ** {format_number(node.param)}"
     if op == "**":
         left, right = (_wrapped(a, _precedence(a) < _ATOM) for a in args)
         return f"{left} ** {right}"

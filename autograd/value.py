@@ -222,7 +222,7 @@ class Value:
     def relu(self):
         return _record(P.RELU, (self,), P.RELU.forward(self.data))
 
-    def leaky_relu(self, slope: float = 0.01):
+    def leaky_relu(self, slope: float = P.LEAKY_RELU_SLOPE):
         rule = P.leaky_relu_of(float(slope))
         return _record(rule, (self,), rule.forward(self.data))
 
