@@ -540,3 +540,16 @@ def test_ipython_display_without_dot_shows_text_not_a_traceback(no_dot):
     assert "image/svg+xml" not in data
     shown = data["text/plain"]
     assert "brew install graphviz" in shown and "digraph chainrule" in shown
+
+
+def test_too_large_a_graph_raises_graph_too_large_error_with_the_count():
+    from viz.graph import GraphTooLargeError
+
+    x = Value(1.0)
+    y = x
+    for _ in range(20):
+        y = y * 2.0
+    with pytest.raises(GraphTooLargeError) as caught:
+        draw_dot(y, max_nodes=10)
+    assert caught.value.count == len([n for n in autograd.topological_order(y)])
+    assert caught.value.max_nodes == 10 and isinstance(caught.value, ValueError)

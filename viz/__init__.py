@@ -13,6 +13,7 @@ _EXPORTS = {
     "to_svg": "graph",
     "render": "graph",
     "GraphvizNotFoundError": "graph",
+    "GraphTooLargeError": "graph",
     "render_svg": "graph",
     "draw_network": "network",
     "plot_history": "plots",

@@ -239,12 +239,16 @@ def _step(args) -> int:
 
 @contextmanager
 def _drawing_limits():
-    """draw_dot's ValueError for too large a graph, as a usage error naming --max-nodes."""
+    """draw_dot's error for too large a graph, as a usage error naming --max-nodes."""
+    from viz.graph import GraphTooLargeError
+
     try:
         yield
-    except ValueError as error:
-        reason = str(error).split(". Options")[0]
-        raise UsageError(f"{reason}; pass --max-nodes to draw more") from None
+    except GraphTooLargeError as error:
+        raise UsageError(
+            f"the graph has {error.count} nodes to draw, more than {error.max_nodes}; "
+            f"pass --max-nodes {error.count} to draw them all"
+        ) from None
 
 
 def explain_rows(out: Value) -> list[tuple]:

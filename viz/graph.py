@@ -21,7 +21,7 @@ Value exponent), ``Σ`` (sum), ``w·x`` (dot), ``√``, ``|x|``, ``σ`` (sigmoid
 
 Big graphs. ``max_nodes`` (default 1000) bounds the number of boxes drawn
 (value records and, when collapsing, module boxes; op circles ride along with
-their value and are not counted); above it ``draw_dot`` raises ValueError
+their value and are not counted); above it ``draw_dot`` raises GraphTooLargeError (a ValueError)
 with the count and the options. Nodes created inside a module call carry a
 scope such as ``layers.0/neurons.3`` (``autograd.scope``; nn opens one per
 module call), which gives two ways to draw a big graph:
@@ -205,11 +205,21 @@ def draw_dot(
     order = topological_order(root)
     plan = _Plan(order, depth if cluster else None, cluster == "collapse", names_of(names))
     if plan.box_count > max_nodes:
-        raise ValueError(_too_many_message(plan, max_nodes, cluster, depth))
+        raise GraphTooLargeError(
+            _too_many_message(plan, max_nodes, cluster, depth), plan.box_count, max_nodes
+        )
 
     drawing = _Drawing(rankdir, show_data, show_grad, precision, order)
     drawing.draw(plan, boxes=cluster is True, legend=legend)
     return drawing.graph
+
+
+class GraphTooLargeError(ValueError):
+    """More to draw than ``max_nodes``: ``count`` boxes; the message lists the options."""
+
+    def __init__(self, message: str, count: int, max_nodes: int):
+        super().__init__(message)
+        self.count, self.max_nodes = count, max_nodes
 
 
 def _too_many_message(plan: _Plan, max_nodes: int, cluster, depth) -> str:
