@@ -391,10 +391,9 @@ def _train(args) -> int:
 def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     import nn
 
-    x_mean, x_std = X.mean(axis=0), X.std(axis=0)
-    x_std[x_std == 0] = 1.0
+    Xs, x_mean, x_std = nn.data.standardize(X)
     y_mean, y_std = (y.mean(), y.std() or 1.0) if task == "regression" else (0.0, 1.0)
-    Xs, ys = (X - x_mean) / x_std, (y - y_mean) / y_std
+    ys = (y - y_mean) / y_std
 
     model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed,
                    output_activation="sigmoid" if loss == "bce" else None)  # bce takes p
@@ -456,16 +455,14 @@ def _save_figure(result, path: Path) -> None:
 
 
 def _write_history(history, path: Path) -> None:
+    """history.as_dict() as CSV, the metric columns named by the metric (accuracy, r2)."""
+    columns = history.as_dict()
     metric = history.metric_name
+    names = [name.replace("metric", metric) if metric else name for name in columns]
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["epoch", "loss", metric, "val_loss", f"val_{metric}", "seconds"])
-        for i, (loss, value, seconds) in enumerate(
-            zip(history.loss, history.metric, history.seconds, strict=True)
-        ):
-            val_loss = history.val_loss[i] if history.val_loss else ""
-            val_metric = history.val_metric[i] if history.val_metric else ""
-            writer.writerow([i + 1, loss, value, val_loss, val_metric, seconds])
+        writer.writerow(names)
+        writer.writerows(zip(*columns.values(), strict=True))
 
 
 def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
