@@ -116,22 +116,25 @@ def _as_values(logits, what: str) -> list[Value]:
     return logits
 
 
-def log_softmax(logits) -> list[Value]:
-    """log(softmax(logits)), shifted by the largest logit so no exp overflows."""
-    logits = _as_values(logits, "log_softmax")
+def _shifted(logits, what: str) -> list[Value]:
+    """The logits minus the largest one, so that no exp of them overflows."""
+    logits = _as_values(logits, what)
     top = max(z.data for z in logits)
     if not math.isfinite(top):
         top = 0.0  # inf or nan logits: nothing to gain by shifting, IEEE takes over
-    shifted = [z - top for z in logits]  # the shift is a constant: gradients are unchanged
+    return [z - top for z in logits]  # the shift is a constant: gradients are unchanged
+
+
+def log_softmax(logits) -> list[Value]:
+    """log(softmax(logits)), shifted by the largest logit so no exp overflows."""
+    shifted = _shifted(logits, "log_softmax")
     log_total = autograd.sum([s.exp() for s in shifted]).log()
     return [s - log_total for s in shifted]
 
 
 def softmax(logits) -> list[Value]:
     """exp(z_i) / sum_j exp(z_j), computed from the largest-logit shift."""
-    logits = _as_values(logits, "softmax")
-    top = max(z.data for z in logits)
-    exps = [(z - (top if math.isfinite(top) else 0.0)).exp() for z in logits]
+    exps = [s.exp() for s in _shifted(logits, "softmax")]
     total = autograd.sum(exps)
     return [e / total for e in exps]
 
