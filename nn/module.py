@@ -40,7 +40,7 @@ from contextvars import ContextVar
 import autograd
 from autograd import Value
 
-from ._checks import positive_int
+from ._checks import check_parameter_count, positive_int
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 INITS = ("uniform", "xavier", "he")
@@ -241,6 +241,13 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} cannot be saved to a model file")
 
 
+def _sizes_text(sizes: list[int], limit: int = 8) -> str:
+    """[16, 16, 1], or [1, 1, ... 999,999 sizes] for a list too long to print."""
+    if len(sizes) <= limit:
+        return str(sizes)
+    return f"[{', '.join(map(str, sizes[:3]))}, ... {len(sizes):,} sizes]"
+
+
 def _few(names: list[str], limit: int = 5) -> str:
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
@@ -265,6 +272,7 @@ class Neuron(Module):
         fan_out: int = 1,
     ):
         self.nin = positive_int(nin, "Neuron's nin")
+        check_parameter_count(self.nin + 1, f"Neuron({self.nin})")
         if activation is None:
             activation = "relu" if nonlin else "linear"
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
@@ -315,6 +323,7 @@ class Layer(Module):
     def __init__(self, nin: int, nout: int, **kwargs):
         self.nin = positive_int(nin, "Layer's nin")
         self.nout = positive_int(nout, "Layer's nout")
+        check_parameter_count((self.nin + 1) * self.nout, f"Layer({self.nin}, {self.nout})")
         kwargs.setdefault("fan_out", nout)
         rng = _random_source(kwargs.pop("seed", None))
         self.neurons = [Neuron(nin, seed=rng, **kwargs) for _ in range(nout)]
@@ -367,6 +376,11 @@ class MLP(Module):
         self.nouts = [positive_int(n, "each layer size in nouts") for n in nouts]
         if not self.nouts:
             raise ValueError("nouts must list at least one layer size, such as [1]")
+        sizes = [self.nin] + self.nouts
+        check_parameter_count(
+            sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False)),
+            f"MLP({self.nin}, {_sizes_text(self.nouts)})",
+        )
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
         output_activation = "linear" if output_activation is None else output_activation
         self.output_activation = _check_choice(output_activation, ACTIVATIONS, "output_activation")
@@ -375,7 +389,6 @@ class MLP(Module):
             raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
         self.dropout = float(dropout)
         self._rng = _random_source(seed)
-        sizes = [self.nin] + self.nouts
         last = len(self.nouts) - 1
         self.layers = [
             Layer(

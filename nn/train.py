@@ -43,6 +43,7 @@ import importlib.util
 import math
 import numbers
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,7 +52,8 @@ import autograd
 from autograd import Value
 
 from . import losses as L
-from ._checks import positive_int
+from ._checks import non_negative, numeric_array, positive_int, validation_rows
+from ._interrupts import deferred_interrupts
 from .data import _generator
 from .optim import OPTIMIZERS, Optimizer
 
@@ -82,10 +84,13 @@ class History:
         """Adds one epoch: ``record`` maps column names (loss, metric, ...) to numbers.
 
         Every column grows here at once, after the whole record was computed,
-        so an interrupt cannot leave columns of different lengths.
+        with Ctrl-C held back (``deferred_interrupts``), so an interrupt cannot
+        leave columns of different lengths.
         """
-        for name, value in record.items():
-            getattr(self, name).append(value)
+        columns = [getattr(self, name) for name in record]
+        with deferred_interrupts():
+            for column, value in zip(columns, record.values(), strict=True):
+                column.append(value)
 
     def as_dict(self) -> dict:
         """The per-epoch columns for a CSV: epoch, loss, metric, val_loss, val_metric, seconds."""
@@ -229,8 +234,10 @@ def fit(
     of the rows to hold out. seed: shuffling and the validation split.
     """
     loss_name, loss_fn = _loss(loss)
+    _check_output_for(loss_name, model)
     optimizer = _optimizer(optimizer, model, lr)
     epochs = positive_int(epochs, "epochs")
+    l1, l2 = non_negative(l1, "l1"), non_negative(l2, "l2")
     X, y = _arrays(X, y, "X", "y")
     rng = _generator(seed)
     if isinstance(validation, numbers.Real) and not isinstance(validation, bool):
@@ -302,15 +309,29 @@ def fit(
                 break
     except KeyboardInterrupt:
         history.interrupted = True
-        optimizer.zero_grad()
     finally:
-        if bar is not None:
-            bar.close()
-        if hasattr(model, "train"):
-            model.train(was_training)
-    if best is not None and not history.interrupted:
-        model.load_state_dict(best)
+        # Tidying up is not interrupted: a Ctrl-C landing here is noted, as one in
+        # the last epoch would have been.
+        with _noting_interrupts(history):
+            if history.interrupted:
+                optimizer.zero_grad()
+            if bar is not None:
+                bar.close()
+            if hasattr(model, "train"):
+                model.train(was_training)
+            if best is not None and not history.interrupted:
+                model.load_state_dict(best)
     return history
+
+
+@contextmanager
+def _noting_interrupts(history: History):
+    """Runs the block with Ctrl-C held back; one that arrived marks ``history.interrupted``."""
+    try:
+        with deferred_interrupts():
+            yield
+    except KeyboardInterrupt:
+        history.interrupted = True
 
 
 def evaluate(model, X, y, loss="mse", metric=None) -> dict[str, float]:
@@ -413,10 +434,25 @@ def _metric(metric, loss_name: str):
     raise ValueError(f"unknown metric {metric!r}: expected 'accuracy', 'r2', a callable or None")
 
 
+def _check_output_for(loss_name: str, model) -> None:
+    """bce needs probabilities: refuse a model whose output layer is known not to give them."""
+    if loss_name != "bce":
+        return
+    activation = getattr(model, "output_activation", None)  # MLP
+    if activation is None and isinstance(getattr(model, "activation", None), str):
+        activation = model.activation  # Neuron, Layer
+    if activation is not None and activation != "sigmoid":
+        raise ValueError(
+            f"loss='bce' takes probabilities in [0, 1], but the model's output is "
+            f"{activation}: use loss='bce_with_logits' (the same loss from raw scores, and "
+            "stable), or give the model output_activation='sigmoid'"
+        )
+
+
 def _optimizer(optimizer, model, lr) -> Optimizer:
     if isinstance(optimizer, Optimizer):
         if lr is not None:
-            optimizer.lr = lr
+            optimizer.lr = lr  # checked by the optimizer, as at construction
         return optimizer
     if optimizer not in OPTIMIZERS:
         raise ValueError(
@@ -429,7 +465,8 @@ def _optimizer(optimizer, model, lr) -> Optimizer:
 
 
 def _arrays(X, y, x_name: str, y_name: str):
-    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    """X as floats and y as numbers, every entry finite; ValueError naming array, row, column."""
+    X, y = numeric_array(X, x_name).astype(float, copy=False), numeric_array(y, y_name)
     if X.ndim == 1:
         X = X.reshape(-1, 1)  # one feature per row
     if X.ndim != 2:
@@ -442,11 +479,7 @@ def _arrays(X, y, x_name: str, y_name: str):
 
 
 def _hold_out(X, y, fraction: float, rng):
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"a validation fraction must lie in (0, 1), got {fraction!r}")
-    n_val = max(1, round(fraction * len(X)))
-    if n_val >= len(X):
-        raise ValueError(f"validation={fraction} leaves no rows to train on ({len(X)} rows)")
+    n_val = validation_rows(len(X), fraction)
     order = rng.permutation(len(X))
     train, held = order[n_val:], order[:n_val]
     return X[train], y[train], X[held], y[held]

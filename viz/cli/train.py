@@ -27,7 +27,7 @@ from pathlib import Path
 
 from autograd import Value
 
-from ._common import UsageError, add_command, save_figure
+from ._common import INTERRUPTED, UsageError, add_command, save_figure
 
 # nn's names, written out so that the parser needs no numpy (a test keeps them equal);
 # "linear" hidden layers are left out, "momentum" is SGD with momentum 0.9.
@@ -98,8 +98,6 @@ def _load_dataset(args):
         )
     if source in DATASETS and args.target is not None:
         raise UsageError("--target is for CSV files; built-in data sets know their target")
-    if source not in DATASETS and not path.is_file():
-        raise UsageError(f"no such CSV file: {source}")
     from nn import data
 
     if source == "xor":
@@ -108,18 +106,25 @@ def _load_dataset(args):
         return (*data.DATASETS[source](n=args.samples, seed=args.seed), source)
     try:
         X, y = data.load_csv(path, target=args.target)
-    except (ValueError, KeyError) as error:
+    except FileNotFoundError:
+        raise UsageError(f"no such CSV file: {source}") from None
+    except (ValueError, KeyError, OSError) as error:  # a folder, a FIFO, bad text or cells
         raise UsageError(f"cannot read {source}: {error}") from None
     return X, y, path.name
 
 
 def _check_train_args(args) -> None:
+    from nn._checks import MAX_ROWS
+
     for option, value, least in (("--epochs", args.epochs, 1), ("--samples", args.samples, 4),
-                                 ("--batch-size", args.batch_size, 0)):
+                                 ("--batch-size", args.batch_size, 0), ("--seed", args.seed, 0)):
         if value < least:
             raise UsageError(f"{option} must be at least {least}, got {value}")
-    if not args.lr > 0:
-        raise UsageError(f"--lr must be positive, got {args.lr}")
+    if args.samples > MAX_ROWS:
+        raise UsageError(f"--samples must be at most {MAX_ROWS:,} (the most rows a built-in "
+                         f"data set draws), got {args.samples:,}")
+    if not 0 < args.lr < float("inf"):
+        raise UsageError(f"--lr must be positive and finite, got {args.lr}")
     if not 0 <= args.validation < 1:
         raise UsageError(f"--validation must be a fraction in [0, 1), got {args.validation}")
     if Path(args.out).exists() and not Path(args.out).is_dir():
@@ -162,15 +167,37 @@ def run(args) -> int:
         raise UsageError(f"--loss {loss} handles two classes, but {name} has {len(labels)}: "
                          "use cross_entropy")
     n_out = len(labels) if loss == "cross_entropy" else 1
+    _check_sizes(args, X, y, [X.shape[1], *hidden, n_out])
     return _fit_and_report(args, X, y, name, task, hidden, n_out, loss)
+
+
+def _check_sizes(args, X, y, sizes: list[int]) -> None:
+    """The data, the model's size and the validation split, checked before anything is built."""
+    from nn._checks import check_parameter_count, numeric_array, validation_rows
+
+    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+    try:
+        numeric_array(X, "the inputs")
+        numeric_array(y, "the target")
+        check_parameter_count(count, f"--hidden {args.hidden}: the MLP {'-'.join(map(str, sizes))}")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.validation:
+        try:
+            validation_rows(len(X), args.validation)
+        except ValueError as error:
+            raise UsageError(f"--validation {args.validation}: {error}") from None
 
 
 def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     import nn
+    from nn._interrupts import deferred_interrupts
 
     Xs, x_mean, x_std = nn.data.standardize(X)
-    y_mean, y_std = (y.mean(), y.std() or 1.0) if task == "regression" else (0.0, 1.0)
-    ys = (y - y_mean) / y_std
+    ys, y_mean, y_std = y, 0.0, 1.0
+    if task == "regression":  # standardize keeps huge targets (±1e300) finite
+        scaled, (y_mean,), (y_std,) = nn.data.standardize(y.reshape(-1, 1))
+        ys = scaled[:, 0]
 
     model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed,
                    output_activation="sigmoid" if loss == "bce" else None)  # bce takes p
@@ -178,13 +205,17 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
     print(f"training an MLP {sizes} ({args.activation}) on {name} ({len(X)} rows, {task}) "
           f"with {loss} and {args.optimizer} (lr {args.lr})")
-    history = nn.fit(
-        model, Xs, ys, loss=loss, optimizer=optimizer, epochs=args.epochs,
-        batch_size=args.batch_size or None,
-        validation=args.validation or None,
-        progress=not args.no_progress, seed=args.seed,
-    )
-    _fold_scaling(model, x_mean, x_std, y_mean, y_std)
+    try:
+        history = nn.fit(
+            model, Xs, ys, loss=loss, optimizer=optimizer, epochs=args.epochs,
+            batch_size=args.batch_size or None,
+            validation=args.validation or None,
+            progress=not args.no_progress, seed=args.seed,
+        )
+    except KeyboardInterrupt:  # Ctrl-C before fit began its first epoch
+        history = nn.History(interrupted=True)
+    with deferred_interrupts():  # never a half-rescaled model
+        _fold_scaling(model, x_mean, x_std, y_mean, y_std)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = _write_outputs(model, history, X, y, out, task)
@@ -194,6 +225,10 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     print(f"wrote {len(written)} files to {out}{os.sep}:")
     for path in written:
         print(f"  {path}")
+    if history.interrupted:
+        epochs = "1 epoch" if history.epochs == 1 else f"{history.epochs} epochs"
+        print(f"interrupted after {epochs} (Ctrl-C); the files hold the model as it was then")
+        return INTERRUPTED
     return 0
 
 
@@ -239,10 +274,13 @@ def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
     from viz.graph import render_svg
 
     written = [out / name for name in ("model.json", "history.csv", "loss.svg", "network.svg")]
-    model.save(written[0])
-    _write_history(history, written[1])
-    save_figure(plot_history(history), written[2])
-    written[3].write_text(render_svg(draw_network(model)), encoding="utf-8")
+    if not history.epochs:  # interrupted during the first epoch: no loss to plot yet
+        written.remove(out / "loss.svg")
+    model.save(out / "model.json")
+    _write_history(history, out / "history.csv")
+    if history.epochs:
+        save_figure(plot_history(history), out / "loss.svg")
+    (out / "network.svg").write_text(render_svg(draw_network(model)), encoding="utf-8")
     if X.shape[1] == 2 and task == "classification":  # a regression has no boundary
         written.append(out / "decision_boundary.svg")
         save_figure(plot_decision_boundary(model, X, y), written[-1])
@@ -276,6 +314,9 @@ def _one_neuron_graph(model, X) -> Value:
 
 
 def _print_metrics(history) -> None:
+    if not history.epochs:
+        print("no epoch was completed")
+        return
     metric = history.metric_name
     rows = [("train", history.loss[-1], history.metric[-1])]
     if history.val_loss:
