@@ -43,7 +43,6 @@ import importlib.util
 import math
 import numbers
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -312,7 +311,7 @@ def fit(
     finally:
         # Tidying up is not interrupted: a Ctrl-C landing here is noted, as one in
         # the last epoch would have been.
-        with _noting_interrupts(history):
+        with deferred_interrupts(on_interrupt=lambda: setattr(history, "interrupted", True)):
             if history.interrupted:
                 optimizer.zero_grad()
             if bar is not None:
@@ -322,16 +321,6 @@ def fit(
             if best is not None and not history.interrupted:
                 model.load_state_dict(best)
     return history
-
-
-@contextmanager
-def _noting_interrupts(history: History):
-    """Runs the block with Ctrl-C held back; one that arrived marks ``history.interrupted``."""
-    try:
-        with deferred_interrupts():
-            yield
-    except KeyboardInterrupt:
-        history.interrupted = True
 
 
 def evaluate(model, X, y, loss="mse", metric=None) -> dict[str, float]:
