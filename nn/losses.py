@@ -81,7 +81,8 @@ def _check_binary(target: float, loss: str) -> float:
 
 def _clamped_log(p: Value) -> Value:
     log = p.log()
-    return log if log.data >= _LOG_FLOOR else Value(_LOG_FLOOR)
+    # a nan stays nan (as torch.clamp), so a diverged model is not a loss of 100
+    return Value(_LOG_FLOOR) if log.data < _LOG_FLOOR else log
 
 
 def _check_probability(p: Value) -> Value:
