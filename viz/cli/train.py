@@ -245,7 +245,8 @@ def _fold_scaling(model, x_mean, x_std, y_mean, y_std) -> None:
     Last layer (linear, regression only): y_std * (w.h + b) + y_mean.
     """
     for neuron in model.layers[0].neurons:
-        shift = sum(w.data * m / s for w, m, s in zip(neuron.w, x_mean, x_std, strict=True))
+        # m / s first: near the float limits w * m could overflow
+        shift = sum(w.data * (m / s) for w, m, s in zip(neuron.w, x_mean, x_std, strict=True))
         for w, s in zip(neuron.w, x_std, strict=True):
             w.data /= float(s)
         neuron.b.data -= float(shift)
