@@ -31,7 +31,15 @@ Decisions where the spec is silent, documented here:
 * Callbacks are called after each epoch as ``callback(epoch, history)``
   (epoch counts from 1); a callback returning True stops training.
 * Ctrl-C returns the History so far (``history.interrupted`` is True); the
-  model keeps the parameters of the last completed step.
+  model keeps the parameters of the last completed step. Optimizer steps and
+  History epochs are applied whole with Ctrl-C held back
+  (``nn._interrupts.deferred_interrupts``), and so is fit's tidying up, so
+  the columns always have equal lengths.
+* X, y and the validation arrays are checked before training: a nan or inf,
+  text, None or a ragged row is a ValueError naming the array, the row and
+  the column (``nn._checks.numeric_array``), not a divergence blamed on the
+  learning rate. ``loss="bce"`` on a model whose output layer is known not
+  to be a sigmoid is refused with a pointer to ``bce_with_logits``.
 * A nan or inf loss raises ``FloatingPointError`` naming epoch and step; the
   step that produced it is not applied.
 * The model's train/eval mode is restored when fit returns.
