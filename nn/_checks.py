@@ -15,7 +15,8 @@ named, so that ``fit``, ``evaluate``, ``load_csv``, model files and
 * ``read_regular_file(path, what, max_bytes)``: the bytes of a regular file
   no larger than ``max_bytes``; folders, devices (``/dev/zero``) and FIFOs
   are refused before anything is read.
-* ``quoted(value)``: a repr cut short, for quoting user data in messages.
+* ``quoted(value)``, ``few(names)``: a repr cut short, the first names of a
+  list, for quoting user data in messages.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def quoted(value, limit: int = 80) -> str:
     """repr(value), cut to ``limit`` characters (a hostile payload never fills a message)."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def few(names, limit: int = 5) -> str:
+    """The first ``limit`` names, each quoted short, and how many more there are."""
+    shown = ", ".join(quoted(name) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def positive_int(value, what: str, most: int | None = None) -> int:

@@ -40,7 +40,7 @@ from contextvars import ContextVar
 import autograd
 from autograd import Value
 
-from ._checks import check_parameter_count, positive_int
+from ._checks import check_parameter_count, few, positive_int
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 INITS = ("uniform", "xavier", "he")
@@ -207,9 +207,9 @@ class Module:
         if missing or extra:
             parts = []
             if missing:
-                parts.append(f"missing parameters {_few(missing)}")
+                parts.append(f"missing parameters {few(missing)}")
             if extra:
-                parts.append(f"unexpected parameters {_few(extra)}")
+                parts.append(f"unexpected parameters {few(extra)}")
             raise ValueError(f"state does not fit this {type(self).__name__}: {'; '.join(parts)}")
         values = {}
         for name in named:
@@ -246,11 +246,6 @@ def _sizes_text(sizes: list[int], limit: int = 8) -> str:
     if len(sizes) <= limit:
         return str(sizes)
     return f"[{', '.join(map(str, sizes[:3]))}, ... {len(sizes):,} sizes]"
-
-
-def _few(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 class Neuron(Module):

@@ -22,19 +22,8 @@ from collections.abc import Callable, Iterable
 
 from autograd import Value
 
-from ._checks import positive_int, quoted
+from ._checks import non_negative, positive_int, quoted
 from ._interrupts import deferred_interrupts
-
-
-def _check_rate(value, what: str) -> float:
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0.0
-    ):
-        raise ValueError(f"{what} must be a finite number >= 0, got {quoted(value)}")
-    return float(value)
 
 
 class Optimizer:
@@ -70,7 +59,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value) -> None:
-        self._lr = _check_rate(value, "lr")
+        self._lr = non_negative(value, "lr")
 
     def zero_grad(self) -> None:
         """Sets the gradient of every parameter to 0.0."""
@@ -81,7 +70,7 @@ class Optimizer:
         """Updates every parameter from its ``.grad`` (one optimisation step, all or nothing)."""
         lr = self._lr
         if self.schedule is not None:
-            lr = _check_rate(self.schedule(self.steps), f"schedule({self.steps})")
+            lr = non_negative(self.schedule(self.steps), f"schedule({self.steps})")
         values, state = self._updated(lr, self.steps + 1)
         with deferred_interrupts():
             for p, value in zip(self.params, values, strict=True):
@@ -120,12 +109,12 @@ class SGD(Optimizer):
         schedule: Callable | None = None,
     ):
         super().__init__(params, lr, schedule)
-        self.momentum = _check_rate(momentum, "momentum")
+        self.momentum = non_negative(momentum, "momentum")
         # PyTorch takes any number; a dampening outside [0, 1] (or nan) is refused here
         if not isinstance(dampening, numbers.Real) or not 0.0 <= dampening <= 1.0:
             raise ValueError(f"dampening must be a number in [0, 1], got {quoted(dampening)}")
         self.dampening = float(dampening)
-        self.weight_decay = _check_rate(weight_decay, "weight_decay")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
         if nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ValueError("nesterov momentum needs momentum > 0 and dampening 0 (as PyTorch)")
         self.nesterov = bool(nesterov)
@@ -179,8 +168,8 @@ class Adam(Optimizer):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"{name} must lie in [0, 1), got {beta!r}")
         self.betas = (float(beta1), float(beta2))
-        self.eps = _check_rate(eps, "eps")
-        self.weight_decay = _check_rate(weight_decay, "weight_decay")
+        self.eps = non_negative(eps, "eps")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
         self.exp_avg = [0.0] * len(self.params)
         self.exp_avg_sq = [0.0] * len(self.params)
 
@@ -228,26 +217,26 @@ def _decay_factor(gamma) -> float:
 
 def linear_decay(start: float, end: float, steps: int) -> Callable[[int], float]:
     """From ``start`` at step 0 linearly to ``end`` at step ``steps``, then ``end``."""
-    start, end = _check_rate(start, "start"), _check_rate(end, "end")
+    start, end = non_negative(start, "start"), non_negative(end, "end")
     steps = positive_int(steps, "linear_decay's steps")
     return lambda k: start + (end - start) * min(k, steps) / steps
 
 
 def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Callable[[int], float]:
     """``lr * gamma ** (k // step_size)``, as torch's StepLR."""
-    lr, gamma = _check_rate(lr, "lr"), _decay_factor(gamma)
+    lr, gamma = non_negative(lr, "lr"), _decay_factor(gamma)
     step_size = positive_int(step_size, "step_decay's step_size")
     return lambda k: lr * gamma ** (k // step_size)
 
 
 def exponential_decay(lr: float, gamma: float) -> Callable[[int], float]:
     """``lr * gamma ** k``, as torch's ExponentialLR."""
-    lr, gamma = _check_rate(lr, "lr"), _decay_factor(gamma)
+    lr, gamma = non_negative(lr, "lr"), _decay_factor(gamma)
     return lambda k: lr * gamma**k
 
 
 def cosine_decay(lr: float, steps: int, min_lr: float = 0.0) -> Callable[[int], float]:
     """Half a cosine from ``lr`` to ``min_lr`` over ``steps``, then ``min_lr``."""
-    lr, min_lr = _check_rate(lr, "lr"), _check_rate(min_lr, "min_lr")
+    lr, min_lr = non_negative(lr, "lr"), non_negative(min_lr, "min_lr")
     steps = positive_int(steps, "cosine_decay's steps")
     return lambda k: min_lr + (lr - min_lr) * (1.0 + math.cos(math.pi * min(k, steps) / steps)) / 2

@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ._checks import MAX_PARAMETERS, quoted, read_regular_file
+from ._checks import MAX_PARAMETERS, few, quoted, read_regular_file
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
 
 FORMAT = "chainrule-model"
@@ -174,7 +174,7 @@ def from_dict(content: dict) -> Module:
     if missing or extra:
         raise ValueError(
             f"not a model file: missing fields {sorted(missing)}, "
-            f"unexpected fields [{_few(sorted(extra, key=str))}]"
+            f"unexpected fields [{few(sorted(extra, key=str))}]"
         )
     if content["format"] != FORMAT:
         raise ValueError(
@@ -227,9 +227,9 @@ def _check_names(type_name: str, names: list[str], parameters: dict) -> None:
     extra = [name for name in parameters if name not in wanted]
     parts = []
     if missing:
-        parts.append(f"missing parameters {_few(missing)}")
+        parts.append(f"missing parameters {few(missing)}")
     if extra:
-        parts.append(f"unexpected parameters {_few(extra)}")
+        parts.append(f"unexpected parameters {few(extra)}")
     raise ValueError(f"the parameters do not fit this {type_name}: {'; '.join(parts)}")
 
 
@@ -278,14 +278,9 @@ def kind_of(architecture) -> Kind:
     if fields != kind.fields:
         raise ValueError(
             f"{type_name} architecture: missing fields {sorted(kind.fields - fields)}, "
-            f"unexpected fields {_few(sorted(fields - kind.fields))}"
+            f"unexpected fields {few(sorted(fields - kind.fields))}"
         )
     return kind
-
-
-def _few(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(quoted(n) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _units(value, what: str) -> int:
