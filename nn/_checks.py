@@ -65,6 +65,11 @@ def non_negative(value, what: str) -> float:
     return float(value)
 
 
+def mlp_parameter_count(sizes: list[int]) -> int:
+    """The weights and biases of fully connected layers of ``sizes`` (inputs first)."""
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+
+
 def check_parameter_count(count: int, what: str) -> int:
     """count if it is at most ``MAX_PARAMETERS``; else ValueError naming ``what`` and the limit."""
     if count > MAX_PARAMETERS:

@@ -40,7 +40,7 @@ from contextvars import ContextVar
 import autograd
 from autograd import Value
 
-from ._checks import check_parameter_count, few, positive_int
+from ._checks import check_parameter_count, few, mlp_parameter_count, positive_int
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 INITS = ("uniform", "xavier", "he")
@@ -373,7 +373,7 @@ class MLP(Module):
             raise ValueError("nouts must list at least one layer size, such as [1]")
         sizes = [self.nin] + self.nouts
         check_parameter_count(
-            sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False)),
+            mlp_parameter_count(sizes),
             f"MLP({self.nin}, {_sizes_text(self.nouts)})",
         )
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")

@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ._checks import MAX_PARAMETERS, few, quoted, read_regular_file
+from ._checks import MAX_PARAMETERS, few, mlp_parameter_count, quoted, read_regular_file
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
 
 FORMAT = "chainrule-model"
@@ -346,7 +346,7 @@ def _mlp_count(arch) -> int:
     _activation(arch["activation"])
     _activation(arch["output_activation"])
     _dropout(arch["dropout"])
-    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+    return mlp_parameter_count(sizes)
 
 
 def _mlp_names(arch) -> Iterator[str]:

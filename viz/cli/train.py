@@ -173,13 +173,18 @@ def run(args) -> int:
 
 def _check_sizes(args, X, y, sizes: list[int]) -> None:
     """The data, the model's size and the validation split, checked before anything is built."""
-    from nn._checks import check_parameter_count, numeric_array, validation_rows
+    from nn._checks import (
+        check_parameter_count,
+        mlp_parameter_count,
+        numeric_array,
+        validation_rows,
+    )
 
-    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
     try:
         numeric_array(X, "the inputs")
         numeric_array(y, "the target")
-        check_parameter_count(count, f"--hidden {args.hidden}: the MLP {'-'.join(map(str, sizes))}")
+        check_parameter_count(mlp_parameter_count(sizes),
+                              f"--hidden {args.hidden}: the MLP {'-'.join(map(str, sizes))}")
     except ValueError as error:
         raise UsageError(str(error)) from None
     if args.validation:
@@ -212,7 +217,7 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
             validation=args.validation or None,
             progress=not args.no_progress, seed=args.seed,
         )
-    except KeyboardInterrupt:  # Ctrl-C before fit began its first epoch
+    except KeyboardInterrupt:  # Ctrl-C that fit could not catch: before its first epoch
         history = nn.History(interrupted=True)
     with deferred_interrupts():  # never a half-rescaled model
         _fold_scaling(model, x_mean, x_std, y_mean, y_std)
