@@ -186,7 +186,9 @@ def _first_problem(values, name: str) -> str | None:
             )
         try:
             number = float(value)
-        except (TypeError, ValueError, OverflowError):
+        except OverflowError:
+            return f"{_where(name, index)} is {quoted(value, 40)}, too large for a float"
+        except (TypeError, ValueError):
             return f"{_where(name, index)} is a {type(value).__name__}; expected a number"
         if not math.isfinite(number):
             return (
