@@ -337,6 +337,7 @@ def evaluate(model, X, y, loss="mse", metric=None) -> dict[str, float]:
     ``loss`` and ``metric`` are read as by ``fit`` (the metric follows the loss by default).
     """
     loss_name, loss_fn = _loss(loss)
+    _check_output_for(loss_name, model)
     metric_name, metric_fn = _metric(metric, loss_name)
     X, y = _arrays(X, y, "X", "y")
     if loss_name == "hinge":

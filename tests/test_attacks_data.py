@@ -120,6 +120,8 @@ def test_binary_cross_entropy_lets_nan_through_so_fit_names_the_divergence():
 def test_fit_bce_on_an_output_that_is_no_probability_suggests_bce_with_logits(model):
     with pytest.raises(ValueError, match="use loss='bce_with_logits'"):
         nn.fit(model, X, Y, loss="bce", epochs=1, progress=False)
+    with pytest.raises(ValueError, match="use loss='bce_with_logits'"):
+        nn.evaluate(model, X, Y, loss="bce")
 
 
 def test_fit_bce_on_a_sigmoid_output_trains():
