@@ -12,7 +12,7 @@ from attacks import run_python
 import nn
 from autograd import Value
 from nn import data
-from nn._checks import MAX_PARAMETERS, MAX_ROWS, numeric_array
+from nn._checks import MAX_PARAMETERS, MAX_ROWS, check_parameter_count, numeric_array
 
 X = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.5, 0.5]]
 Y = [1, 1, 0, 0, 1]
@@ -262,5 +262,7 @@ def test_a_typo_sized_module_is_refused_before_anything_is_built(expression):
     assert f"more than {MAX_PARAMETERS:,}" in result.stdout, result.stderr[-1000:]
 
 
-def test_a_module_at_the_limit_is_still_allowed():
-    assert nn.Neuron(MAX_PARAMETERS - 1, seed=0).num_parameters() == MAX_PARAMETERS
+def test_the_limit_itself_is_allowed():
+    assert check_parameter_count(MAX_PARAMETERS, "a module") == MAX_PARAMETERS
+    with pytest.raises(ValueError, match="a module would have 1,000,001 parameters"):
+        check_parameter_count(MAX_PARAMETERS + 1, "a module")
