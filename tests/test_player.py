@@ -200,8 +200,8 @@ def test_html_is_self_contained_with_its_pictures(player):
     assert not re.search(r"<link\b|@import|url\(\s*['\"]?(https?:)?//", html, re.IGNORECASE)
     assert html.count("<script>") == 1 and "<svg" not in html
     pictures = re.findall(r'<img class="crp-picture" src="data:image/([a-z+]+);base64,', html)
-    # the network (which the script reads back), the boundary and the loss curves
-    assert pictures == ["svg+xml", "png", "png"]
+    # the boundary, the loss curves and the network (which the script reads back)
+    assert pictures == ["png", "png", "svg+xml"]
 
 
 def test_each_display_gets_its_own_container(player):

@@ -5,7 +5,7 @@
 //   kind                 "boundary", "regression" or "confusion": the main picture
 //   plot                 its fixed part (extent, palette, points, classes, colours / truth)
 //   curves               loss, valLoss, metric, valMetric per epoch (1..epochs), metricName
-//   hasNetwork, network  draw_network's picture is the first fallback picture; network.slots
+//   networkPicture       which fallback picture is draw_network's (-1: none); network.slots
 //                        are [group title, element number, attribute] and network.strings
 //                        the values frames[f].net index (-1: attribute absent)
 //   structure, samples   the MLP's layers and neurons; the samples' rows, inputs and targets
@@ -305,8 +305,8 @@ function chainrulePlayer(root, data) {
 
   // -- the network ---------------------------------------------------------------------------
   var netBox = q(".crp-net"), slots = [];
-  if (data.hasNetwork) {
-    netBox.innerHTML = chainruleSvgOf(pictures[0]);
+  if (data.networkPicture >= 0) {
+    netBox.innerHTML = chainruleSvgOf(pictures[data.networkPicture]);
     var netSvg = netBox.querySelector("svg");
     // As large as fits the output's width and NET_HEIGHT, never larger than drawn.
     var naturalWidth = netSvg.width.baseVal.value, naturalHeight = netSvg.height.baseVal.value;

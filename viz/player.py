@@ -306,11 +306,12 @@ class TrainingPlayer(_page.Page):
     def _content(self, container: str):
         pictures = list(self._pictures)
         data = {**self._data, "epochs": self.epochs}
+        data["networkPicture"] = -1
         if self._network_svg is not None:
             svg = _page.prefix_ids(self._network_svg, container)
-            # The network's picture first: the script reads it back (viz._page).
-            pictures.insert(0, (_page.svg_data_uri(svg), "the network after the last epoch"))
-        data["hasNetwork"] = self._network_svg is not None
+            # The script reads the network's SVG back from its picture (viz._page).
+            data["networkPicture"] = len(pictures)
+            pictures.append((_page.svg_data_uri(svg), "the network after the last epoch"))
         return data, pictures
 
 
