@@ -40,7 +40,6 @@ def test_train_on_moons_writes_every_file_and_prints_where(capsys, tmp_path):
 
 
 def test_snapshots_folded_like_the_model_give_its_outputs_on_raw_inputs():
-    import numpy as np
 
     import nn
     from viz.cli.train import _folded

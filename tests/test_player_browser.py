@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 import pytest
-from test_player import backward_grads, grid_outputs, trained  # tests/ is on sys.path
+from test_player import backward_grads, grid_outputs, loss_named, trained  # tests/ on sys.path
 from test_stepper_browser import (  # noqa: F401  (pytest fixtures, used by name)
     CHROMIUM_ARGS,
     blank_page,
@@ -250,13 +250,8 @@ def test_untrusted_output_shows_the_note_and_pictures_of_the_last_epoch(player, 
 def test_hostile_labels_and_names_are_shown_as_text(run, tmp_path, open_page):  # noqa: F811
     history, model, X, y = run
     hostile = '<img src=x onerror="document.title=1">&amp; </script>'
-
-    def loss(outputs, targets):
-        return nn.bce_with_logits(outputs, targets)
-
-    loss.__name__ = hostile
-    shown = viz.training_player(history, model, X, y, samples=1, resolution=8, loss=loss,
-                                input_names=[hostile, "x2"])
+    shown = viz.training_player(history, model, X, y, samples=1, resolution=8,
+                                loss=loss_named(hostile), input_names=[hostile, "x2"])
     page = open_page(shown.save(tmp_path / "hostile.html"))
     assert page.locator(".crp img").count() == 0 and page.title() != "1"
     assert hostile in page.locator(".crp-sample-head").text_content()

@@ -127,7 +127,8 @@ class Page:
     """Base of the viewers: HTML for Jupyter and for files, from what ``_content`` gives.
 
     A subclass sets ``kind`` (the container's CSS class and id prefix),
-    ``css``, ``js`` (asset names; page.js comes first by itself), ``entry``
+    ``css``, ``js`` (asset names; page.css and page.js, shared, come first by
+    themselves), ``entry``
     (the JavaScript function that builds the viewer) and ``what`` (its name in
     the fallback note), and implements ``_content(container)`` returning
     ``(data, pictures)``: the payload for the script and the fallback's
@@ -153,7 +154,7 @@ class Page:
         fragment = _FRAGMENT.format(
             kind=self.kind,
             id=container,
-            css="\n".join(asset(name) for name in self.css),
+            css="\n".join(asset(name) for name in ("page.css", *self.css)),
             note=note(self.what),
             pictures="\n".join(
                 picture(uri, alt, f"{self.kind}-picture") for uri, alt in pictures
