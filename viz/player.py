@@ -71,7 +71,7 @@ import autograd
 from . import _page, _style
 from ._trace import term, trace
 
-KINDS = ("boundary", "regression", "confusion")
+_CODE_BYTES = 60_000  # the page's CSS, JavaScript and HTML around the data, generously
 _CLASSIFICATION = ("bce", "bce_with_logits", "hinge", "cross_entropy")
 _CHECKED_ROWS = 8  # rows of each frame compared between numpy and the scalar engine
 
@@ -90,18 +90,20 @@ def training_player(
     max_megabytes: float = 5.0,
     max_points: int = 1000,
     input_names=None,
+    progress: bool = True,
 ) -> TrainingPlayer:
     """A player of the training run in ``history`` (see the module docstring).
 
     history: from ``fit(model, ..., snapshots=True)``; model: the model fit
     trained (its parameters are put back as they were); X, y: the points to
     show (e.g. the training data); samples: how many points to follow
-    through their backward pass, or a list of row indices of X.
+    through their backward pass, or a list of row indices of X; progress: a
+    bar over the epochs while the frames are computed (as fit's).
     """
     return TrainingPlayer(
         history, model, X, y, samples, loss=loss, resolution=resolution, precision=precision,
         max_frames=max_frames, max_megabytes=max_megabytes, max_points=max_points,
-        input_names=input_names,
+        input_names=input_names, progress=progress,
     )
 
 
@@ -121,7 +123,7 @@ class TrainingPlayer(_page.Page):
 
     def __init__(self, history, model, X, y, samples=3, *, loss=None, resolution=60,
                  precision=4, max_frames=201, max_megabytes=5.0, max_points=1000,
-                 input_names=None):
+                 input_names=None, progress=True):
         snapshots = _snapshots_of(history)
         self.precision = _count(precision, "precision", least=0)
         self.resolution = _count(resolution, "resolution", least=2)
@@ -141,7 +143,7 @@ class TrainingPlayer(_page.Page):
             if hasattr(model, "eval"):
                 model.eval()
             self._build(history, snapshots, X, y, samples, max_frames, max_megabytes,
-                        max_points, input_names)
+                        max_points, input_names, progress)
         finally:
             for name, (data, grad) in kept.items():
                 self._named[name].data, self._named[name].grad = data, grad
@@ -151,7 +153,7 @@ class TrainingPlayer(_page.Page):
     # -- building --------------------------------------------------------------------------
 
     def _build(self, history, snapshots, X, y, samples, max_frames, max_megabytes, max_points,
-               input_names):
+               input_names, progress):
         self._load(snapshots[-1], len(snapshots) - 1)
         nin = X.shape[1]
         if input_names is None:
@@ -186,35 +188,42 @@ class TrainingPlayer(_page.Page):
         if self.kind_of_plot == "boundary":
             self._grid = _grid(X, self.resolution)
 
-        # The last frame first: it sizes the page before the others are computed.
+        # The last epoch first: its frame and the fixed parts size the page.
         last = len(snapshots) - 1
         base_frame = self._frame(snapshots[last], last, final)
-        per_frame = len(json.dumps(base_frame, separators=(",", ":")))
         self._curves = _curves(history, last)
         static = self._static()
-        fixed = len(json.dumps(static, separators=(",", ":"))) + 250_000  # code, pictures
+        self._pictures = self._fallback_pictures(history, snapshots[last])
+        fixed = len(json.dumps(static, separators=(",", ":"))) + _CODE_BYTES
+        fixed += sum(len(uri) for uri, _ in self._pictures)
+        per_frame = len(json.dumps(base_frame, separators=(",", ":")))
+        if self._network is not None:
+            fixed += self._network.picture_bytes(self._model)
+            per_frame += self._network.frame_bytes
         budget = int(max_megabytes * 1_000_000) - fixed
-        affordable = max(2, budget // max(1, per_frame + (self._network.frame_bytes
-                                                            if self._network else 0)))
-        count = min(len(snapshots), max_frames, affordable)
+        count = min(len(snapshots), max_frames, max(2, budget // max(1, per_frame)))
         self.epochs = _spread(len(snapshots), count)
         frames = []
-        for epoch in self.epochs:
-            if epoch == last:
-                frames.append(base_frame)
+        bar = _progress_bar(len(self.epochs), progress)
+        try:
+            for epoch in self.epochs:
+                frames.append(base_frame if epoch == last
+                              else self._frame(snapshots[epoch], epoch, None))
+                if bar is not None:
+                    bar.update(1)
+            if self._network is not None:
+                network_frames, self._network_svg = self._network.frames(
+                    self._model, [snapshots[e] for e in self.epochs], self._load_state
+                )
+                for frame, styles in zip(frames, network_frames, strict=True):
+                    frame["net"] = styles
+                static["network"] = self._network.static()
             else:
-                frames.append(self._frame(snapshots[epoch], epoch, None))
-        if self._network is not None:
-            network_frames, self._network_svg = self._network.frames(
-                self._model, [snapshots[e] for e in self.epochs], self._load_state
-            )
-            for frame, styles in zip(frames, network_frames, strict=True):
-                frame["net"] = styles
-            static["network"] = self._network.static()
-        else:
-            self._network_svg = None
+                self._network_svg = None
+        finally:
+            if bar is not None:
+                bar.close()
         self._data = {**static, "frames": frames}
-        self._pictures = self._fallback_pictures(history, snapshots[last])
 
     def _load(self, state, epoch) -> None:
         try:
@@ -455,6 +464,16 @@ def _curves(history, last: int) -> dict:
         # as plot_history: logarithmic when the loss spans more than two decades
         "log": bool(finite and min(finite) > 0 and max(finite) / min(finite) > 100),
     }
+
+
+def _progress_bar(total: int, enabled: bool):
+    from nn.train import _progress_bar as bar  # fit's bar: tqdm, text or Jupyter widget
+
+    bar = bar(total, enabled)
+    if bar is not None:
+        bar.set_description("training_player")
+        bar.unit = "epoch"
+    return bar
 
 
 def _png(figure) -> bytes:
@@ -706,13 +725,16 @@ class _Task:
             regions = np.argmax(np.nan_to_num(values, nan=-np.inf), axis=1).reshape(shape)
             fields = [(regions == k).astype(float) for k in np.unique(regions)]
             level = 0.5
+        # A tenth of the grid's step is finer than the picture can show.
+        step = min(grid["xs"][1] - grid["xs"][0], grid["ys"][1] - grid["ys"][0])
+        decimals = max(0, int(math.ceil(-math.log10(step / 10)))) if step > 0 else 6
         lines = []
         for field in fields:
             if not np.all(np.isfinite(field)):
                 field = np.nan_to_num(field)
             generator = contourpy.contour_generator(grid["xs"], grid["ys"], field)
             for line in generator.lines(level):
-                lines.append([_short(v) for v in np.asarray(line).ravel()])
+                lines.append([round(float(v), decimals) for v in np.asarray(line).ravel()])
         return lines
 
 
@@ -834,25 +856,13 @@ class _Network:
         return cls(model)
 
     def frames(self, model, states, load) -> tuple[list, str]:
-        import graphviz
-
-        from .graph import GraphvizNotFoundError
         from .network import draw_network
 
-        sources, engine = [], "neato"
+        graphs = []
         for state in states:
             load(state)
-            graph = draw_network(model)
-            sources.append(graph.source)
-            engine = graph.engine
-        try:
-            rendered = graphviz.pipe(engine, "svg", "\n".join(sources).encode("utf-8"),
-                                     quiet=True).decode("utf-8")
-        except graphviz.ExecutableNotFound:
-            raise GraphvizNotFoundError() from None
-        svgs = ["<?xml" + part for part in rendered.split("<?xml")[1:]]
-        if len(svgs) != len(states):
-            raise RuntimeError(f"Graphviz drew {len(svgs)} networks for {len(states)} frames")
+            graphs.append(draw_network(model))
+        svgs = _render_all(graphs)
         parsed = [_styles_of(svg) for svg in svgs]
         base = parsed[-1]
         keys = list(base)
@@ -874,6 +884,31 @@ class _Network:
 
     def static(self) -> dict:
         return {"slots": self._slots, "strings": self._strings}
+
+    @staticmethod
+    def picture_bytes(model) -> int:
+        """The size of the network's picture in the page (drawn here once to measure it)."""
+        from .network import draw_network
+
+        (svg,) = _render_all([draw_network(model)])
+        return len(svg) * 4 // 3
+
+
+def _render_all(graphs) -> list[str]:
+    """The SVG of each graph, from one Graphviz run (its warnings kept quiet)."""
+    import graphviz
+
+    from .graph import GraphvizNotFoundError
+
+    source = "\n".join(graph.source for graph in graphs).encode("utf-8")
+    try:
+        rendered = graphviz.pipe(graphs[0].engine, "svg", source, quiet=True).decode("utf-8")
+    except graphviz.ExecutableNotFound:
+        raise GraphvizNotFoundError() from None
+    svgs = ["<?xml" + part for part in rendered.split("<?xml")[1:]]
+    if len(svgs) != len(graphs):
+        raise RuntimeError(f"Graphviz drew {len(svgs)} pictures of {len(graphs)} graphs")
+    return svgs
 
 
 _SVG = "{http://www.w3.org/2000/svg}"

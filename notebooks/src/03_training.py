@@ -104,7 +104,7 @@ pictures of the last epoch instead.
     code("""
 import viz
 
-viz.training_player(history, model, X, y, samples=2)
+viz.training_player(history, model, X, y, samples=2, progress=False)
 """),
     md("""
 ## SGD, momentum and Adam

@@ -193,7 +193,7 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     _fold_scaling(model, x_mean, x_std, y_mean, y_std)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = _write_outputs(model, history, X, y, out, task)
+    written = _write_outputs(model, history, X, y, out, task, progress=not args.no_progress)
     _print_metrics(history)
     if task == "regression":
         print("(the loss is on the standardised target; R² does not depend on the scale)")
@@ -250,7 +250,7 @@ def _write_history(history, path: Path) -> None:
         writer.writerows(zip(*columns.values(), strict=True))
 
 
-def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
+def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -> list[Path]:
     """Writes the model, its history and its pictures into out; returns the paths."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, never a window
     from viz import draw_network, plot_decision_boundary, plot_history, render, training_player
@@ -266,9 +266,8 @@ def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
         save_figure(plot_decision_boundary(model, X, y), written[-1])
     written.append(out / "neuron.svg")
     render(_one_neuron_graph(model, X), written[-1])
-    print(f"writing the training player ({len(history.snapshots)} epochs) ...", flush=True)
     written.append(out / "training.html")
-    training_player(history, model, X, y).save(written[-1])
+    training_player(history, model, X, y, progress=progress).save(written[-1])
     return written
 
 
