@@ -316,3 +316,23 @@ def test_save_writes_a_standalone_page(player, tmp_path):
     text = player.save(tmp_path / "training.html").read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     assert "<title>Training over 6 epochs</title>" in text
+
+
+def test_a_model_whose_graph_is_not_an_mlps_shows_no_sample_records():
+    class Unscoped(nn.MLP):  # layers of neurons, but called without the modules' scopes
+        def __call__(self, x):
+            for layer in self.layers:
+                x = [neuron(x) for neuron in layer.neurons]
+            return x[0] if len(x) == 1 else x
+
+        def forward_batch(self, xs):
+            return [self(x) for x in xs]
+
+    X, y = data.moons(20, seed=3)
+    model = Unscoped(2, [3, 1], seed=0)
+    history = nn.fit(model, X, y, loss="bce_with_logits", epochs=2, snapshots=True,
+                     progress=False)
+    shown = viz.training_player(history, model, X, y, samples=2, resolution=6)
+    assert shown.samples == [] and "need an nn.MLP" in shown._data["sampleNote"]
+    assert "samples" not in shown._data["frames"][0]
+    assert shown._network_svg is not None  # the network is still drawn

@@ -71,6 +71,10 @@ import autograd
 from . import _page, _style
 from ._trace import term, trace
 
+_NO_PASSES = (
+    "The samples' backward passes need an nn.MLP (layers of neurons computing "
+    "activation(w·x + b)): not shown for this model."
+)
 _CODE_BYTES = 60_000  # the page's CSS, JavaScript and HTML around the data, generously
 _CLASSIFICATION = ("bce", "bce_with_logits", "hinge", "cross_entropy")
 _CHECKED_ROWS = 8  # rows of each frame compared between numpy and the scalar engine
@@ -174,15 +178,9 @@ class TrainingPlayer(_page.Page):
         self.samples = _choose_samples(samples, self._task.margins(final), len(X))
         shown = _shown_points(len(X), max_points, self.samples)
         self._X, self._y, self._shown = X, y, shown
-        self._network = _Network.of(self._model)
+        self._network = _Network.of(self._model, self.input_names)
         self._passes = _Passes.of(self._model) if self.samples else None
-        if self._passes is None and self.samples:
-            self.sample_note = (
-                "The samples' backward passes need an MLP-like model (layers of neurons "
-                "with w, b and an activation): not shown for this model."
-            )
-        else:
-            self.sample_note = ""
+        self.sample_note = _NO_PASSES if self._passes is None and self.samples else ""
         if self._passes is None:
             self.samples = []
         if self.kind_of_plot == "boundary":
@@ -190,7 +188,12 @@ class TrainingPlayer(_page.Page):
 
         # The last epoch first: its frame and the fixed parts size the page.
         last = len(snapshots) - 1
-        base_frame = self._frame(snapshots[last], last, final)
+        try:
+            base_frame = self._frame(snapshots[last], last, final)
+        except _Unreadable:  # layers of neurons, but not the graph an nn.MLP makes
+            self.sample_note = _NO_PASSES
+            self.samples = []
+            base_frame = self._frame(snapshots[last], last, final)
         self._curves = _curves(history, last)
         static = self._static()
         self._pictures = self._fallback_pictures(history, snapshots[last])
@@ -811,15 +814,23 @@ class _Passes:
                     out += [number(z.data), number(a.data), number(totals[index[a]]),
                             number(local), number(totals[index[z]])]
                 for p in [*neuron.w, neuron.b]:
-                    (used,) = contributions[index[p]]  # each parameter is used once per sample
-                    out.append(number(used[3]))
+                    used = contributions.get(index.get(p), [])
+                    if len(used) != 1:  # an nn.MLP uses each parameter once per sample
+                        raise _Unreadable(f"a parameter used {len(used)} times")
+                    out.append(number(used[0][3]))
         return out
+
+
+class _Unreadable(Exception):
+    """A sample's graph is not the one an nn.MLP makes (no scoped w·x + b per neuron)."""
 
 
 def _neuron_nodes(nodes: list, neuron):
     """(z = w·x + b, its activation a (z itself when linear), w·x) among a neuron's nodes."""
-    dot = next(n for n in nodes if n._op == "dot")
-    z = next(n for n in nodes if n._op == "+" and neuron.b in n._prev)
+    dot = next((n for n in nodes if n._op == "dot"), None)
+    z = next((n for n in nodes if n._op == "+" and neuron.b in n._prev), None)
+    if dot is None or z is None or dot not in z._prev:
+        raise _Unreadable(f"no w·x + b among the {len(nodes)} nodes of a neuron")
     a = next((n for n in nodes if n._prev == (z,)), z)
     return z, a, dot
 
@@ -839,21 +850,22 @@ class _Network:
     _STYLED = ("fill", "stroke", "stroke-opacity", "stroke-width",
                "{http://www.w3.org/1999/xlink}title")
 
-    def __init__(self, model):
+    def __init__(self, model, input_names):
+        self.input_names = input_names
         self.edges = sum(len(n.w) for layer in model.layers for n in layer.neurons)
         self.frame_bytes = 12 * self.edges + 40 * sum(len(layer.neurons) for layer in model.layers)
         self._slots = []
         self._strings = []
 
     @classmethod
-    def of(cls, model):
+    def of(cls, model, input_names):
         from .network import _layers_of
 
         try:
             _layers_of(model)
         except TypeError:
             return None
-        return cls(model)
+        return cls(model, input_names)
 
     def frames(self, model, states, load) -> tuple[list, str]:
         from .network import draw_network
@@ -861,7 +873,7 @@ class _Network:
         graphs = []
         for state in states:
             load(state)
-            graphs.append(draw_network(model))
+            graphs.append(draw_network(model, input_names=self.input_names))
         svgs = _render_all(graphs)
         parsed = [_styles_of(svg) for svg in svgs]
         base = parsed[-1]
@@ -885,12 +897,11 @@ class _Network:
     def static(self) -> dict:
         return {"slots": self._slots, "strings": self._strings}
 
-    @staticmethod
-    def picture_bytes(model) -> int:
+    def picture_bytes(self, model) -> int:
         """The size of the network's picture in the page (drawn here once to measure it)."""
         from .network import draw_network
 
-        (svg,) = _render_all([draw_network(model)])
+        (svg,) = _render_all([draw_network(model, input_names=self.input_names)])
         return len(svg) * 4 // 3
 
 
