@@ -385,7 +385,7 @@ def _check_finite(loss: float, epoch: int, step: int, lr: float) -> None:
         )
 
 
-def _progress_bar(epochs: int, enabled: bool):
+def _progress_bar(epochs: int, enabled: bool, desc: str = "fit"):
     """A tqdm bar over epochs (a Jupyter widget with ipywidgets installed, else text), or None."""
     if not enabled:
         return None
@@ -399,7 +399,7 @@ def _progress_bar(epochs: int, enabled: bool):
         raise ImportError(
             "the progress bar needs tqdm: pip install tqdm (or pass progress=False)"
         ) from None
-    return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
+    return tqdm(total=epochs, desc=desc, unit="epoch", leave=True)
 
 
 # -- argument checks --------------------------------------------------------------------------

@@ -336,3 +336,18 @@ def test_a_model_whose_graph_is_not_an_mlps_shows_no_sample_records():
     assert shown.samples == [] and "need an nn.MLP" in shown._data["sampleNote"]
     assert "samples" not in shown._data["frames"][0]
     assert shown._network_svg is not None  # the network is still drawn
+
+
+def test_a_run_stopped_before_its_first_epoch_has_one_frame():
+    X, y = data.moons(20, seed=4)
+    model = nn.MLP(2, [3, 1], seed=0)
+
+    def interrupted(outputs, targets):
+        raise KeyboardInterrupt
+
+    history = nn.fit(model, X, y, loss=interrupted, epochs=5, snapshots=True, progress=False)
+    assert history.interrupted and history.epochs == 0 and len(history.snapshots) == 1
+    shown = viz.training_player(history, model, X, y, samples=1, resolution=6,
+                                loss="bce_with_logits")
+    assert shown.epochs == [0] and shown._data["curves"]["loss"] == []
+    assert "1 of 1 epochs" in repr(shown)

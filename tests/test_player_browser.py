@@ -285,3 +285,20 @@ def test_regression_and_confusion_pages_play(tmp_path, open_page):  # noqa: F811
             (tr) => Array.from(tr.cells).slice(1).map((td) => Number(td.textContent)))"""
     )
     assert np.array(counts).shape == (3, 3) and np.array(counts).sum() == 30
+
+
+def test_a_page_of_one_epoch_opens_without_errors(tmp_path, open_page):  # noqa: F811
+    X, y = data.moons(20, seed=4)
+    model = nn.MLP(2, [3, 1], seed=0)
+
+    def interrupted(outputs, targets):
+        raise KeyboardInterrupt
+
+    history = nn.fit(model, X, y, loss=interrupted, epochs=5, snapshots=True, progress=False)
+    shown = viz.training_player(history, model, X, y, samples=1, resolution=6,
+                                loss="bce_with_logits")
+    page = open_page(shown.save(tmp_path / "one.html"))
+    assert counter(page) == "epoch 0 / 0"
+    assert page.locator(".crp-curves-title").text_content() == "epoch 0: before training"
+    page.keyboard.press("ArrowRight")
+    assert counter(page) == "epoch 0 / 0"

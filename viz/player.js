@@ -281,7 +281,10 @@ function chainrulePlayer(root, data) {
     (curves.bestEpoch ? '<span><i class="crp-key-best"></i>best epoch</span>' : "") +
     '<span><i class="crp-key-cursor"></i>this epoch</span>';
   curvesBox.appendChild(key);
-  function number(v) { return v === null || v === undefined ? "\u2013" : String(Number(v.toPrecision(4))); }
+  function number(series, epoch) { // as plot_history's titles print them (Python's :.4g)
+    var v = curves.text[series][epoch - 1];
+    return v === undefined ? "\u2013" : v;
+  }
   function drawCurves(epoch) {
     charts.forEach(function (c) {
       c.cursor.setAttribute("x1", c.x(epoch));
@@ -296,9 +299,9 @@ function chainrulePlayer(root, data) {
     if (epoch === 0) {
       curvesTitle.textContent = "epoch 0: before training";
     } else {
-      var parts = ["loss " + number(curves.loss[epoch - 1])];
-      if (curves.valLoss.length) parts.push("validation loss " + number(curves.valLoss[epoch - 1]));
-      if (curves.metric.length) parts.push(curves.metricName + " " + number(curves.metric[epoch - 1]));
+      var parts = ["loss " + number("loss", epoch)];
+      if (curves.valLoss.length) parts.push("validation loss " + number("valLoss", epoch));
+      if (curves.metric.length) parts.push(curves.metricName + " " + number("metric", epoch));
       curvesTitle.textContent = "epoch " + epoch + ": " + parts.join(", ");
     }
   }

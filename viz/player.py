@@ -455,13 +455,17 @@ def _curves(history, last: int) -> dict:
     """The per-epoch curves up to the last snapshot, and whether the loss axis is logarithmic."""
     loss = [float(v) for v in getattr(history, "loss", [])][:last]
     val_loss = [float(v) for v in getattr(history, "val_loss", [])][:last]
+    metric = [float(v) for v in getattr(history, "metric", [])][:last]
     finite = [v for v in loss + val_loss if math.isfinite(v)]
     return {
         "epochs": last,
         "loss": _finite_or_none(loss),
         "valLoss": _finite_or_none(val_loss),
-        "metric": _finite_or_none(getattr(history, "metric", [])[:last]),
+        "metric": _finite_or_none(metric),
         "valMetric": _finite_or_none(getattr(history, "val_metric", [])[:last]),
+        # the numbers the title prints, as plot_history's titles print them
+        "text": {name: [f"{v:.4g}" for v in values]
+                 for name, values in (("loss", loss), ("valLoss", val_loss), ("metric", metric))},
         "metricName": getattr(history, "metric_name", None) or "",
         "bestEpoch": getattr(history, "best_epoch", None),
         # as plot_history: logarithmic when the loss spans more than two decades
@@ -472,11 +476,7 @@ def _curves(history, last: int) -> dict:
 def _progress_bar(total: int, enabled: bool):
     from nn.train import _progress_bar as bar  # fit's bar: tqdm, text or Jupyter widget
 
-    bar = bar(total, enabled)
-    if bar is not None:
-        bar.set_description("training_player")
-        bar.unit = "epoch"
-    return bar
+    return bar(total, enabled, desc="training_player")
 
 
 def _png(figure) -> bytes:
