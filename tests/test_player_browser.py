@@ -104,6 +104,38 @@ def drawn_edge_styles(model, state):
     return edges
 
 
+def neuron_styles(page):
+    """Each neuron's fill and bias text, and the legend's texts, as the page shows them."""
+    return page.evaluate(
+        """() => {
+            const shown = {};
+            document.querySelectorAll(".crp .crp-net g.node").forEach((g) => {
+                const name = g.querySelector("title").textContent;
+                const shape = g.querySelector("ellipse");
+                shown[name] = [shape ? shape.getAttribute("fill") : null,
+                               Array.from(g.querySelectorAll("text"), (t) => t.textContent)];
+            });
+            return shown;
+        }"""
+    )
+
+
+def drawn_neuron_styles(model, state):
+    model.load_state_dict(state)
+    svg = render_svg(viz.draw_network(model))
+    root = P.ET.fromstring(re.sub(r"<!DOCTYPE[^>]*>", "", svg.split("?>", 1)[1]))
+    ns = "{http://www.w3.org/2000/svg}"
+    shown = {}
+    for g in root.iter(f"{ns}g"):
+        if g.get("class") == "node":
+            shape = g.find(f".//{ns}ellipse")
+            shown[g.find(f"{ns}title").text] = [
+                None if shape is None else shape.get("fill"),
+                [t.text or "" for t in g.iter(f"{ns}text")],
+            ]
+    return shown
+
+
 def test_opens_at_the_last_epoch_with_its_pictures(run, page):
     history, model, X, y = run
     assert counter(page) == f"epoch {history.epochs} / {history.epochs}"
@@ -123,6 +155,7 @@ def test_slider_shows_each_snapshots_boundary_and_network(run, player, page):
         shown = canvas_rgb(page)
         assert np.array_equal(shown, expected_rgb(player, model, state))
         assert edge_styles(page) == drawn_edge_styles(model, state)
+        assert neuron_styles(page) == drawn_neuron_styles(model, state)
         seen.append((shown.tobytes(), str(edge_styles(page))))
         if frame == 3:
             page.screenshot(path="/tmp/chainrule_player_epoch3.png", full_page=True)
