@@ -43,6 +43,10 @@ Decisions where the spec is silent, documented here:
 * A nan or inf loss raises ``FloatingPointError`` naming epoch and step; the
   step that produced it is not applied.
 * The model's train/eval mode is restored when fit returns.
+* ``snapshots=True`` keeps ``history.snapshots``: ``model.state_dict()``
+  before the first epoch (index 0) and after each completed epoch (index k
+  after epoch k), for the training player. Early stopping does not prune
+  them: they show every epoch that ran, while the model gets the best one.
 """
 
 from __future__ import annotations
@@ -78,6 +82,9 @@ class History:
     val_metric: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     metric_name: str | None = None
+    loss_name: str | None = None  # the loss fit was given ("hinge", or a callable's __name__)
+    # fit(snapshots=True): state_dict() before training (index 0) and after each epoch
+    snapshots: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int | None = None  # set by early stopping (1-based)
     stopped_early: bool = False
     interrupted: bool = False
@@ -231,6 +238,7 @@ def fit(
     l2: float = 0.0,
     metric=None,
     seed=None,
+    snapshots: bool = False,
 ) -> History:
     """Trains ``model`` on (X, y) for ``epochs`` epochs and returns the ``History``.
 
@@ -239,6 +247,8 @@ def fit(
     each row of the batch). optimizer: an Optimizer or "sgd", "adam",
     "adamw" (built with ``lr``). validation: ``(X_val, y_val)`` or a fraction
     of the rows to hold out. seed: shuffling and the validation split.
+    snapshots: keep ``history.snapshots`` (the parameters before training and
+    after each epoch).
     """
     loss_name, loss_fn = _loss(loss)
     _check_output_for(loss_name, model)
@@ -247,6 +257,13 @@ def fit(
     l1, l2 = non_negative(l1, "l1"), non_negative(l2, "l2")
     X, y = _arrays(X, y, "X", "y")
     rng = _generator(seed)
+    if not isinstance(snapshots, bool):
+        raise TypeError(f"snapshots must be True or False, got {snapshots!r}")
+    if snapshots and not hasattr(model, "state_dict"):
+        raise TypeError(
+            f"snapshots=True needs a model with state_dict() (an nn.Module), "
+            f"got {type(model).__name__}"
+        )
     if isinstance(validation, numbers.Real) and not isinstance(validation, bool):
         X, y, X_val, y_val = _hold_out(X, y, float(validation), rng)
     elif validation is not None:
@@ -266,7 +283,9 @@ def fit(
     rows, rows_val = X.tolist(), None if X_val is None else X_val.tolist()
     engine = ScalarEngine(model, loss_fn, optimizer.params, l1, l2)
 
-    history = History(metric_name=metric_name)
+    history = History(metric_name=metric_name, loss_name=loss_name)
+    if snapshots:
+        history.snapshots.append(model.state_dict())
     best, best_loss, waited = None, math.inf, 0
     was_training = getattr(model, "training", True)
     bar = _progress_bar(epochs, progress)
@@ -298,6 +317,8 @@ def fit(
                 if metric_fn is not None:
                     record["val_metric"] = val_metric
             record["seconds"] = time.perf_counter() - started
+            if snapshots:  # in the record, so that it grows with the other columns
+                record["snapshots"] = model.state_dict()
             history.append(record)
             if bar is not None:
                 bar.set_postfix(_latest(history), refresh=False)
@@ -383,7 +404,7 @@ def _check_finite(loss: float, epoch: int, step: int, lr: float) -> None:
         )
 
 
-def _progress_bar(epochs: int, enabled: bool):
+def _progress_bar(epochs: int, enabled: bool, desc: str = "fit"):
     """A tqdm bar over epochs (a Jupyter widget with ipywidgets installed, else text), or None."""
     if not enabled:
         return None
@@ -397,7 +418,7 @@ def _progress_bar(epochs: int, enabled: bool):
         raise ImportError(
             "the progress bar needs tqdm: pip install tqdm (or pass progress=False)"
         ) from None
-    return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
+    return tqdm(total=epochs, desc=desc, unit="epoch", leave=True)
 
 
 # -- argument checks --------------------------------------------------------------------------

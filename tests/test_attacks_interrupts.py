@@ -147,7 +147,7 @@ def train(optimizer_class=nn.SGD, box=None):
         box["model"] = model
     optimizer = optimizer_class(model.parameters(), lr=0.1, momentum=0.9)
     history = nn.fit(model, X, Y, loss="bce_with_logits", optimizer=optimizer, epochs=2,
-                     validation=(X, Y), progress=False, seed=0)
+                     validation=(X, Y), progress=False, seed=0, snapshots=True)
     return model, optimizer, history
 
 
@@ -177,6 +177,7 @@ def test_ctrl_c_anywhere_in_fit_keeps_equal_columns_and_a_completed_step():
                 columns = [history.loss, history.metric, history.val_loss, history.val_metric,
                            history.seconds]
                 assert {len(column) for column in columns} == {history.epochs}, target
+                assert len(history.snapshots) == history.epochs + 1, target
                 # one step per epoch (full batch): the parameters are those after the last
                 # recorded epoch, or after the step of the epoch Ctrl-C cut short
                 assert parameters in trajectory[history.epochs : history.epochs + 2], target
