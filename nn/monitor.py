@@ -1,0 +1,345 @@
+"""What training watches per layer: activation and gradient statistics, clipping, divergence.
+
+``fit(..., diagnostics=True)`` runs each batch through a ``Monitor``, which
+wraps the engine's ``train_step`` in ``nn.module.watching``: containers hand it
+each child's outputs for the batch, and it keeps, per layer (the dotted name
+from ``named_modules()``), the statistics the README defines:
+
+* ``grad_norm``: the L2 norm of the layer's parameter gradients at the epoch's
+  last step, as backward left them (loss and l1/l2 penalties; before
+  ``clip_grad`` scales them; an optimizer's weight_decay is not in them);
+* ``update_ratio``: the L2 norm of that step's change of the layer's
+  parameters over the L2 norm of the parameters before it;
+* ``activation_mean``, ``activation_std``: mean and (population) standard
+  deviation of every output number of the layer (every unit, every sample,
+  every batch of the epoch, in training mode);
+* ``dead`` (relu layers): the fraction of units whose output was never
+  positive during the epoch;
+* ``saturated`` (tanh and sigmoid layers): the fraction of output numbers in
+  the flat tails, ``|tanh| > 0.99``, ``sigmoid < 0.01`` or ``> 0.99``.
+
+A statistic that does not apply is None: ``dead`` of a tanh layer, the
+gradient of a layer without parameters. A layer's activation is read from its
+``activation`` attribute (a name in ``nn.ACTIVATIONS``).
+
+The layers are the modules the model's containers report (an MLP's
+``layers.i``); a model without submodules (a ``Layer``, a ``Neuron``, a
+micrograd-style callable) is one layer named ``""``, watched through its
+outputs.
+
+Also here, because fit needs them at every step: ``clip_grad_norm`` (as
+``torch.nn.utils.clip_grad_norm_``) and ``divergence_report``, which names the
+layer where a gradient or update first left the finite range when the loss
+became nan or inf.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from autograd import Value
+
+from .module import watching
+
+STATS = ("grad_norm", "update_ratio", "activation_mean", "activation_std", "dead", "saturated")
+SATURATION = 0.99  # |tanh| above this, sigmoid below 1 - this or above this: a flat tail
+_SATURATING = ("tanh", "sigmoid")
+
+# -- per-layer statistics -------------------------------------------------------------------
+
+
+def _as_matrix(outputs) -> np.ndarray:
+    """A batch of outputs (Values, numbers or lists of them) as a float array (samples, units)."""
+    rows = []
+    for output in outputs:
+        if isinstance(output, (list, tuple)):
+            rows.append([v.data if type(v) is Value else float(v) for v in output])
+        else:
+            rows.append([output.data if type(output) is Value else float(output)])
+    return np.array(rows, dtype=float)
+
+
+@dataclass
+class LayerStats:
+    """The running statistics of one layer's outputs over the batches of an epoch."""
+
+    name: str
+    module: object
+    parameters: list
+    activation: str | None
+    count: int = 0
+    mean: float = 0.0
+    squares: float = 0.0  # sum of squared deviations from the mean (Chan et al.)
+    ever_positive: np.ndarray | None = None
+    in_tails: int = 0
+
+    def add(self, outputs) -> None:
+        """Takes in one batch of the layer's outputs."""
+        values = _as_matrix(outputs)
+        if values.size == 0:
+            return
+        n, mean = values.size, float(values.mean())
+        squares = float(((values - mean) ** 2).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        self.squares += squares + delta * delta * self.count * n / total
+        self.mean += delta * n / total
+        self.count = total
+        if self.activation == "relu":
+            positive = (values > 0).any(axis=0)
+            self.ever_positive = (
+                positive if self.ever_positive is None else self.ever_positive | positive
+            )
+        elif self.activation == "tanh":
+            self.in_tails += int((np.abs(values) > SATURATION).sum())
+        elif self.activation == "sigmoid":
+            self.in_tails += int(((values < 1 - SATURATION) | (values > SATURATION)).sum())
+
+    def activations(self) -> dict:
+        """activation_mean, activation_std, dead and saturated (None where they do not apply)."""
+        seen = self.count > 0
+        return {
+            "activation_mean": self.mean if seen else None,
+            "activation_std": math.sqrt(self.squares / self.count) if seen else None,
+            "dead": (
+                float(1.0 - self.ever_positive.mean())
+                if self.activation == "relu" and self.ever_positive is not None
+                else None
+            ),
+            "saturated": (
+                self.in_tails / self.count if self.activation in _SATURATING and seen else None
+            ),
+        }
+
+    def reset(self) -> None:
+        self.count, self.mean, self.squares, self.in_tails = 0, 0.0, 0.0, 0
+        self.ever_positive = None
+
+
+def gradient_norm(parameters) -> float | None:
+    """The L2 norm of the parameters' gradients (None for no parameters; inf/nan propagate)."""
+    if not parameters:
+        return None
+    return math.sqrt(sum(p.grad * p.grad for p in parameters))
+
+
+def layers_of(model) -> list[tuple[str, object]]:
+    """(dotted name, module) of each layer: the model's direct submodules, or the model itself."""
+    named_children = getattr(model, "named_children", None)
+    children = list(named_children()) if named_children is not None else []
+    return children or [("", model)]
+
+
+@dataclass
+class Monitor:
+    """Collects the per-layer statistics of ``fit(..., diagnostics=True)``, epoch by epoch."""
+
+    model: object
+    layers: dict = field(default_factory=dict)  # id(module) -> LayerStats, in forward order
+    _names: dict = field(default_factory=dict)
+    _before: list | None = None  # at the epoch's last step: the parameters before the update
+    _gradients: dict = field(default_factory=dict)
+    _updates: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        named_modules = getattr(self.model, "named_modules", None)
+        if named_modules is not None:
+            self._names = {id(module): name for name, module in named_modules()}
+
+    def _layer(self, module) -> LayerStats:
+        stats = self.layers.get(id(module))
+        if stats is None:
+            name = self._names.get(id(module), type(module).__name__)
+            parameters = module.parameters() if hasattr(module, "parameters") else []
+            activation = getattr(module, "activation", None)
+            stats = self.layers[id(module)] = LayerStats(
+                name, module, parameters, activation if isinstance(activation, str) else None
+            )
+        return stats
+
+    def observe(self, module, outputs) -> None:
+        """The watch callback: a child's outputs for the batch."""
+        self._layer(module).add(outputs)
+
+    def train_step(self, engine, rows, targets, last: bool):
+        """``engine.train_step`` with the layers watched; at the epoch's ``last`` step it also
+        reads the gradients and keeps the parameters, for ``stepped`` to compare."""
+        with watching(self.observe):
+            result = engine.train_step(rows, targets)
+        if not self.layers:
+            # Nothing was reported: a model without submodules is its own layer, watched
+            # through its outputs; a container run by an engine that does not report
+            # (no activations then) still has its children's gradients and updates.
+            for name, module in layers_of(self.model):
+                self._layer(module).name = name
+        own = self.layers.get(id(self.model))
+        if own is not None:
+            own.add(result.outputs)
+        if last:
+            self._gradients = {
+                stats.name: gradient_norm(stats.parameters) for stats in self.layers.values()
+            }
+            self._before = [[p.data for p in stats.parameters] for stats in self.layers.values()]
+        return result
+
+    def stepped(self) -> None:
+        """After ``optimizer.step()``: the update ratio of each layer, if this was the last step."""
+        if self._before is None:
+            return
+        self._updates = {}
+        for stats, before in zip(self.layers.values(), self._before, strict=True):
+            if not before:
+                self._updates[stats.name] = None
+                continue
+            change = math.sqrt(sum((p.data - b) ** 2 for p, b in zip(stats.parameters, before,
+                                                                    strict=True)))
+            size = math.sqrt(sum(b * b for b in before))
+            self._updates[stats.name] = change / size if size else (0.0 if not change else math.inf)
+        self._before = None
+
+    def epoch_record(self) -> dict:
+        """{layer: {statistic: value}} for the epoch just finished; starts the next one."""
+        record = {}
+        for stats in self.layers.values():
+            record[stats.name] = {
+                "grad_norm": self._gradients.get(stats.name),
+                "update_ratio": self._updates.get(stats.name),
+                **stats.activations(),
+            }
+            stats.reset()
+        self._gradients, self._updates = {}, {}
+        return record
+
+
+# -- gradient clipping ------------------------------------------------------------------------
+
+
+def _gradient_holders(parameters) -> list:
+    if hasattr(parameters, "parameters") and not isinstance(parameters, Value):
+        parameters = parameters.parameters()  # a Module
+    elif isinstance(parameters, Value):
+        parameters = [parameters]
+    try:
+        parameters = list(parameters)
+    except TypeError:
+        raise TypeError(
+            f"parameters must be Values, a list of Values or a Module, "
+            f"got {type(parameters).__name__}"
+        ) from None
+    for p in parameters:
+        if not isinstance(p, Value):
+            raise TypeError(f"parameters must be Values, got a {type(p).__name__} among them")
+    return parameters
+
+
+def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False) -> float:
+    """Scales the gradients so their total norm is at most ``max_norm``; returns the norm before.
+
+    As ``torch.nn.utils.clip_grad_norm_``: the total norm is taken over every
+    gradient together (``norm_type`` 2 by default, any p > 0, or ``math.inf``
+    for the largest magnitude), and when it exceeds ``max_norm`` every
+    gradient is multiplied by ``max_norm / (total + 1e-6)``. A nan total norm
+    makes every gradient nan, as in torch; ``error_if_nonfinite=True`` raises
+    ``FloatingPointError`` instead. ``parameters``: a Value, Values or a Module.
+    """
+    parameters = _gradient_holders(parameters)
+    if not isinstance(max_norm, numbers.Real) or isinstance(max_norm, bool) or not (
+        0 < max_norm < math.inf
+    ):
+        raise ValueError(
+            f"max_norm must be a positive number (the largest gradient norm allowed), "
+            f"got {max_norm!r}"
+        )
+    if norm_type == "inf":
+        norm_type = math.inf
+    if not isinstance(norm_type, numbers.Real) or isinstance(norm_type, bool) or not norm_type > 0:
+        raise ValueError(f"norm_type must be a positive number or math.inf, got {norm_type!r}")
+    if not parameters:
+        return 0.0
+    grads = [p.grad for p in parameters]
+    if norm_type == math.inf:
+        total = math.nan if any(g != g for g in grads) else max(abs(g) for g in grads)
+    elif norm_type == 2:
+        total = math.sqrt(sum(g * g for g in grads))
+    else:
+        total = sum(abs(g) ** norm_type for g in grads) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise FloatingPointError(
+            f"the total norm of order {norm_type} of the gradients is {total}, so they "
+            "cannot be clipped (pass error_if_nonfinite=False to scale them anyway)"
+        )
+    coefficient = max_norm / (total + 1e-6)
+    if coefficient < 1.0 or coefficient != coefficient:  # nan spreads, as torch's clamp
+        for p in parameters:
+            p.grad *= coefficient
+    return float(total)
+
+
+# -- where a divergence started ---------------------------------------------------------------
+
+
+def _first_nonfinite(named, read) -> tuple[str, float] | None:
+    for name, p in named:
+        value = read(p)
+        if not math.isfinite(value):
+            return name, value
+    return None
+
+
+def _named_parameters(name: str, module) -> list[tuple[str, Value]]:
+    if hasattr(module, "named_parameters"):
+        prefix = f"{name}." if name else ""
+        return [(prefix + local, p) for local, p in module.named_parameters()]
+    return [(str(i), p) for i, p in enumerate(module.parameters())]
+
+
+def divergence_report(model, applied: bool = True) -> str:
+    """A sentence naming the first layer whose gradient or update left the finite range.
+
+    Called when fit's loss became nan or inf (``applied``: the parameters'
+    ``.grad`` still hold the last applied step's gradients, since a non-finite
+    loss is not back-propagated, and the parameters that step's update), or
+    when clipping met a non-finite gradient before applying it
+    (``applied=False``). Layers are searched in the order backward reaches
+    them (from the output), so the layer named is where the non-finite
+    gradient started; failing that, the first layer (from the input) whose
+    parameters are no longer finite.
+    """
+    layers = [(name, _named_parameters(name, module)) for name, module in layers_of(model)]
+    layers = [(name, named) for name, named in layers if named]
+    if not layers:
+        return ""
+    shown = {"": "the model"}
+    for name, named in reversed(layers):
+        found = _first_nonfinite(named, lambda p: p.grad)
+        if found is not None:
+            where = shown.get(name, name)
+            then = ", and that step's update carried it into the weights" if applied else ""
+            return (
+                f" The gradient left the finite range first in {where} (the first layer "
+                f"backward reached with a non-finite gradient: {found[0]} had gradient "
+                f"{found[1]}){then}."
+            )
+    for name, named in layers:
+        found = _first_nonfinite(named, lambda p: p.data)
+        if found is not None:
+            return (
+                f" The gradients were finite, but the update of {shown.get(name, name)} left "
+                f"the finite range ({found[0]} became {found[1]})."
+            )
+    largest_name, largest = max(
+        ((name, max(abs(p.data) for _, p in named)) for name, named in layers),
+        key=lambda item: item[1],
+    )
+    if largest == 0 or not any(p.grad for _, named in layers for _, p in named):
+        return ""  # nothing has been applied yet: the inputs themselves, not training
+    return (
+        f" Every gradient and parameter is still finite, so the forward pass overflowed; "
+        f"the largest parameters are in {shown.get(largest_name, largest_name)} "
+        f"(|{largest:.3g}|)."
+    )
