@@ -23,7 +23,7 @@ gradient of a layer without parameters. A layer's activation is read from its
 ``activation`` attribute (a name in ``nn.ACTIVATIONS``).
 
 The layers are the modules the model's containers report (an MLP's
-``layers.i``); a model without submodules (a ``Layer``, a ``Neuron``, a
+``layers.i``); a model that is no container (a ``Layer``, a ``Neuron``, a
 micrograd-style callable) is one layer named ``""``, watched through its
 outputs.
 
@@ -82,8 +82,9 @@ class LayerStats:
         values = _as_matrix(outputs)
         if values.size == 0:
             return
-        n, mean = values.size, float(values.mean())
-        squares = float(((values - mean) ** 2).sum())
+        with np.errstate(invalid="ignore", over="ignore"):  # inf and nan simply propagate
+            n, mean = values.size, float(values.mean())
+            squares = float(((values - mean) ** 2).sum())
         total = self.count + n
         delta = mean - self.mean
         self.squares += squares + delta * delta * self.count * n / total
@@ -170,12 +171,8 @@ class Monitor:
         reads the gradients and keeps the parameters, for ``stepped`` to compare."""
         with watching(self.observe):
             result = engine.train_step(rows, targets)
-        if not self.layers:
-            # Nothing was reported: a model without submodules is its own layer, watched
-            # through its outputs; a container run by an engine that does not report
-            # (no activations then) still has its children's gradients and updates.
-            for name, module in layers_of(self.model):
-                self._layer(module).name = name
+        if not self.layers:  # no container reported: the model is its own single layer
+            self._layer(self.model).name = ""
         own = self.layers.get(id(self.model))
         if own is not None:
             own.add(result.outputs)
@@ -319,11 +316,16 @@ def divergence_report(model, applied: bool = True) -> str:
         found = _first_nonfinite(named, lambda p: p.grad)
         if found is not None:
             where = shown.get(name, name)
-            then = ", and that step's update carried it into the weights" if applied else ""
+            checked = "layers checked in the order backward reaches them"
+            if not applied:
+                return (
+                    f" The gradient left the finite range first in {where} ({found[0]} has "
+                    f"gradient {found[1]}; {checked})."
+                )
             return (
-                f" The gradient left the finite range first in {where} (the first layer "
-                f"backward reached with a non-finite gradient: {found[0]} had gradient "
-                f"{found[1]}){then}."
+                f" It started in the step before: the gradient left the finite range first "
+                f"in {where} ({found[0]} had gradient {found[1]}; {checked}), and that step's "
+                f"update carried it into the weights."
             )
     for name, named in layers:
         found = _first_nonfinite(named, lambda p: p.data)
