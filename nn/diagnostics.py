@@ -42,7 +42,7 @@ import html
 import math
 from dataclasses import dataclass, field
 
-from .monitor import Monitor
+from .monitor import Monitor, kept_buffers
 from .train import ScalarEngine, _arrays, _loss, _signed
 
 VANISHING_RATIO = 1e-2
@@ -207,22 +207,20 @@ def diagnose(model, X, y, loss="mse", l1: float = 0.0, l2: float = 0.0) -> Diagn
         y = _signed(y)
     parameters = model.parameters()
     grads = [p.grad for p in parameters]
-    state = model.state_dict() if hasattr(model, "state_dict") else None
     was_training = getattr(model, "training", True)
     monitor = Monitor(model)
     try:
-        if hasattr(model, "train"):
-            model.train()
-        result = monitor.train_step(
-            ScalarEngine(model, loss_fn, parameters, l1, l2), X.tolist(), y, last=True
-        )
+        with kept_buffers(model):
+            if hasattr(model, "train"):
+                model.train()
+            result = monitor.train_step(
+                ScalarEngine(model, loss_fn, parameters, l1, l2), X.tolist(), y, last=True
+            )
         layers = monitor.epoch_record()
         activations = {stats.name: stats.activation for stats in monitor.layers.values()}
     finally:
         for p, g in zip(parameters, grads, strict=True):
             p.grad = g
-        if state is not None:
-            model.load_state_dict(state)  # batch norm's running statistics
         if hasattr(model, "train"):
             model.train(was_training)
     for stats in layers.values():

@@ -37,11 +37,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograd import Value
+from autograd import Value, no_grad
 
 from .module import watching
 
@@ -192,8 +194,8 @@ class Monitor:
             if not before:
                 self._updates[stats.name] = None
                 continue
-            change = math.sqrt(sum((p.data - b) ** 2 for p, b in zip(stats.parameters, before,
-                                                                    strict=True)))
+            change = math.sqrt(sum((p.data - b) * (p.data - b)  # (not **: it raises on overflow)
+                                   for p, b in zip(stats.parameters, before, strict=True)))
             size = math.sqrt(sum(b * b for b in before))
             self._updates[stats.name] = change / size if size else (0.0 if not change else math.inf)
         self._before = None
@@ -212,7 +214,28 @@ class Monitor:
         return record
 
 
+@contextmanager
+def kept_buffers(model) -> Iterator[None]:
+    """Inside the block the model may run in training mode: its buffers (batch norm's
+    running statistics) are put back as they were afterwards, whatever they hold."""
+    walk = getattr(model, "_walk_buffers", None)
+    kept = [] if walk is None else [(module, local, value) for _, module, local, value in walk()]
+    try:
+        yield
+    finally:
+        for module, local, value in kept:
+            module._set_buffer(local, value)
+
+
 # -- gradient clipping ------------------------------------------------------------------------
+
+
+def _power(x: float, p: float) -> float:
+    """x ** p for x >= 0, inf on overflow as IEEE (Python's float ** raises OverflowError)."""
+    try:
+        return x**p
+    except OverflowError:
+        return math.inf
 
 
 def _gradient_holders(parameters) -> list:
@@ -264,7 +287,7 @@ def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0,
     elif norm_type == 2:
         total = math.sqrt(sum(g * g for g in grads))
     else:
-        total = sum(abs(g) ** norm_type for g in grads) ** (1.0 / norm_type)
+        total = sum(_power(abs(g), norm_type) for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise FloatingPointError(
             f"the total norm of order {norm_type} of the gradients is {total}, so they "
@@ -295,7 +318,7 @@ def _named_parameters(name: str, module) -> list[tuple[str, Value]]:
     return [(str(i), p) for i, p in enumerate(module.parameters())]
 
 
-def divergence_report(model, applied: bool = True) -> str:
+def divergence_report(model, applied: bool = True, rows=None) -> str:
     """A sentence naming the first layer whose gradient or update left the finite range.
 
     Called when fit's loss became nan or inf (``applied``: the parameters'
@@ -305,7 +328,9 @@ def divergence_report(model, applied: bool = True) -> str:
     (``applied=False``). Layers are searched in the order backward reaches
     them (from the output), so the layer named is where the non-finite
     gradient started; failing that, the first layer (from the input) whose
-    parameters are no longer finite.
+    parameters are no longer finite. When everything is still finite the
+    forward pass overflowed: given the batch's ``rows``, it is run again to
+    name the first layer whose outputs left the finite range.
     """
     layers = [(name, _named_parameters(name, module)) for name, module in layers_of(model)]
     layers = [(name, named) for name, named in layers if named]
@@ -340,8 +365,31 @@ def divergence_report(model, applied: bool = True) -> str:
     )
     if largest == 0 or not any(p.grad for _, named in layers for _, p in named):
         return ""  # nothing has been applied yet: the inputs themselves, not training
+    where = "" if rows is None else _first_nonfinite_output(model, rows)
     return (
-        f" Every gradient and parameter is still finite, so the forward pass overflowed; "
-        f"the largest parameters are in {shown.get(largest_name, largest_name)} "
+        f" Every gradient and parameter is still finite, so the forward pass overflowed"
+        f"{where}; the largest parameters are in {shown.get(largest_name, largest_name)} "
         f"(|{largest:.3g}|)."
     )
+
+
+def _first_nonfinite_output(model, rows) -> str:
+    """Where the batch's forward pass first leaves the finite range, rerun with the layers
+    watched (under no_grad; parameters and running statistics are restored afterwards)."""
+    if not hasattr(model, "forward_batch") or not hasattr(model, "named_modules"):
+        return ""
+    found = []
+
+    def watch(module, outputs):
+        if not found and not np.isfinite(_as_matrix(outputs)).all():
+            found.append(module)
+
+    try:
+        with kept_buffers(model), no_grad(), watching(watch), np.errstate(all="ignore"):
+            model.forward_batch(rows)
+    except Exception:  # a diagnosis must never hide the error being reported
+        return ""
+    if not found:
+        return " in the loss (every layer's outputs are finite)"
+    names = {id(module): name for name, module in model.named_modules()}
+    return f", first in the outputs of {names.get(id(found[0]), type(found[0]).__name__)}"

@@ -276,12 +276,13 @@ def fit(
             for step, start in enumerate(range(0, len(rows), batch_size), start=1):
                 batch = order[start : start + batch_size]
                 batch_y = y[batch]
+                batch_rows = [rows[i] for i in batch]
                 if monitor is None:
-                    result = engine.train_step([rows[i] for i in batch], batch_y)
+                    result = engine.train_step(batch_rows, batch_y)
                 else:
-                    result = monitor.train_step(engine, [rows[i] for i in batch], batch_y,
+                    result = monitor.train_step(engine, batch_rows, batch_y,
                                                 last=start + batch_size >= len(rows))
-                _check_finite(result.loss, epoch, step, optimizer.lr, model)
+                _check_finite(result.loss, epoch, step, optimizer.lr, model, batch_rows)
                 if clip_grad is not None:
                     _clip(optimizer.params, clip_grad, epoch, step, model)
                 optimizer.step()
@@ -376,12 +377,12 @@ def _latest(history: History) -> dict:
     return shown
 
 
-def _check_finite(loss: float, epoch: int, step: int, lr: float, model=None) -> None:
+def _check_finite(loss: float, epoch: int, step: int, lr: float, model=None, rows=None) -> None:
     if not math.isfinite(loss):
         raise FloatingPointError(
             f"the loss became {loss} at epoch {epoch}, step {step}: training diverged. "
             f"Try a smaller learning rate than {lr:g} (e.g. {lr / 10:g}) or standardise the inputs."
-            + ("" if model is None else divergence_report(model))
+            + ("" if model is None else divergence_report(model, rows=rows))
         )
 
 

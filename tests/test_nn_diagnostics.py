@@ -396,3 +396,29 @@ def test_findings_of_a_fit_record_use_the_same_thresholds():
                   loss="bce_with_logits", epochs=1, progress=False, diagnostics=True)
     found = nn.diagnostics.findings(history.diagnostics[-1])
     assert {f.kind for f in found} == {"vanishing"} and found[0].layer == "layers.0"
+
+
+def test_huge_gradients_give_inf_statistics_never_an_overflow_error():
+    values = [Value(0.0), Value(0.0)]
+    values[0].grad, values[1].grad = 1e200, 1.0
+    assert nn.clip_grad_norm(values, 1.0, norm_type=3.0) == math.inf
+    model = MLP(1, [1], activation="linear", seed=0)
+    model.layers[0].neurons[0].w[0].data = 1e-300
+    history = fit(model, np.array([[1e300]]), np.array([1e10]), loss="mse", lr=1e10, epochs=1,
+                  progress=False, diagnostics=True)  # the update overflows to -inf
+    assert history.diagnostics[0]["layers.0"]["update_ratio"] == math.inf
+
+
+def test_a_forward_overflow_is_traced_to_the_first_layer_whose_outputs_left_the_finite_range():
+    model = MLP(1, [1, 1, 1], activation="linear", norm="batch", seed=0)
+    model.layers[0].neurons[0].w[0].data = 1.0
+    model.layers[1].neurons[0].w[0].data = 1e200  # its outputs overflow on the rerun below
+    model.layers[0].norm.weight[0].data = 1e200
+    model.layers[2].neurons[0].b.grad = 1.0  # some step has been applied
+    state = model.state_dict()
+    report = divergence_report(model, rows=[[1.0], [3.0]])
+    assert "forward pass overflowed, first in the outputs of layers.1" in report
+    assert model.state_dict() == state  # the rerun moved no running statistic
+    with pytest.raises(FloatingPointError, match="first in the outputs of layers.1"):
+        fit(model, np.array([[1.0], [3.0]]), np.array([0.0, 1.0]), loss="mse", lr=0.1,
+            epochs=1, progress=False)
