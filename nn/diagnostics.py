@@ -78,6 +78,10 @@ _ADVICE = {
 
 
 _TAILS = {"tanh": "|tanh| > 0.99", "sigmoid": "sigmoid < 0.01 or > 0.99"}
+_NOTHING_FOUND = (
+    f"No findings: every layer's gradient norm is within 1/{1 / VANISHING_RATIO:,.0f} of the "
+    f"largest and below {EXPLODING_NORM:g}, and no layer is mostly dead or saturated."
+)
 
 
 @dataclass(frozen=True)
@@ -148,8 +152,7 @@ class Diagnosis:
             lines.append(f"{len(self.findings)} finding{'s' if len(self.findings) > 1 else ''}:")
             lines.extend(f"- {finding}" for finding in self.findings)
         else:
-            lines.append("No findings: no layer's gradient vanishes or explodes, and no layer "
-                         "is mostly dead or saturated.")
+            lines.append(_NOTHING_FOUND)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -173,8 +176,7 @@ class Diagnosis:
             )
             verdict = f"<ul>{items}</ul>"
         else:
-            verdict = ("<p>No findings: no layer's gradient vanishes or explodes, and no layer "
-                       "is mostly dead or saturated.</p>")
+            verdict = f"<p>{html.escape(_NOTHING_FOUND)}</p>"
         return (
             f'<div class="chainrule-diagnosis"><p>{html.escape(self._title())}</p>'
             f"<table><thead><tr>{cells}</tr></thead><tbody>{''.join(body)}</tbody></table>"

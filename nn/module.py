@@ -142,8 +142,9 @@ class Module:
         """(dotted name, module) for each direct submodule: ``neurons.0``, ``neurons.1``, ...
 
         The default lists ``_children_attribute``; a module holding another
-        submodule beside it (a Layer's ``norm``) adds it here, and every walk
-        over the tree (parameters, buffers, names, train mode) follows.
+        submodule beside it (a Layer's ``norm``) adds it here and in
+        ``children()``, and every walk over the tree (parameters, buffers,
+        names, train mode) follows.
         """
         if self._children_attribute is None:
             return
@@ -151,8 +152,10 @@ class Module:
             yield f"{self._children_attribute}.{i}", child
 
     def children(self) -> list[Module]:
-        """The direct submodules."""
-        return [child for _, child in self.named_children()]
+        """The direct submodules, in ``named_children()`` order."""
+        if self._children_attribute is None:
+            return []
+        return list(getattr(self, self._children_attribute))
 
     def parameters(self) -> list[Value]:
         """Every trainable Value of the module (micrograd's base module has none)."""
@@ -395,6 +398,9 @@ class Layer(Module):
         if self.norm is not None:
             yield "norm", self.norm
 
+    def children(self) -> list[Module]:
+        return list(self.neurons) if self.norm is None else [*self.neurons, self.norm]
+
     def _linear(self, x) -> list:
         """Each neuron's output on x (one sample), inside the neuron's scope."""
         out = []
@@ -408,7 +414,11 @@ class Layer(Module):
         return normalised if activate is None else [activate(v) for v in normalised]
 
     def __call__(self, x):
-        out = self._linear(_as_inputs(x, self.nin, self._name))
+        x = _as_inputs(x, self.nin, self._name)
+        out = []  # (the loop of _linear, inlined: this is the hot path of every MLP)
+        for name, neuron in zip(self._scopes, self.neurons, strict=False):
+            with autograd.scope(name):
+                out.append(neuron(x))
         if self.norm is not None:
             with autograd.scope("norm"):
                 out = self.norm(out)

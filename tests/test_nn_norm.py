@@ -106,6 +106,14 @@ def test_normalised_mlp_names_its_parameters_and_buffers_sensibly():
         "layers.0.norm"]
 
 
+@pytest.mark.parametrize("model", [MLP(2, [3, 1], norm="batch", seed=0), Layer(2, 3, seed=0),
+                                   Layer(2, 3, norm="layer", seed=0), MLP(2, [1], seed=0)])
+def test_children_and_named_children_list_the_same_modules(model):
+    assert [child for _, child in model.named_children()] == model.children()
+    model.children().clear()  # a copy: the module keeps its children
+    assert model.children()
+
+
 def test_hidden_layer_with_a_norm_is_linear_then_norm_then_activation():
     model = MLP(2, [3, 1], activation="tanh", norm="layer", seed=1)
     hidden = model.layers[0]

@@ -98,6 +98,9 @@ def _plot(history, stat: str, who: str):
             ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     for ax in axes[1:]:
         ax.set_ylabel("")
+    if len(runs) > 1 or next(iter(runs)):
+        figure.suptitle(LABELS[stat] + (" (log scale)" if log else "") + " per layer",
+                        fontsize=11, x=0.01, ha="left")
     return figure
 
 
@@ -125,12 +128,10 @@ def _panel(ax, name: str, diagnostics: list, stat: str, log: bool):
         colour = shades(0.85 - 0.8 * i / max(len(layers) - 1, 1))  # first light, last dark
         ax.plot(epochs, values, color=colour, marker=marker, markersize=3, linewidth=1.8,
                 label=layer or "(model)")
-    title = LABELS[stat] + (" (log scale)" if log else "") + " per layer"
-    if name:
-        title = f"{name}: {title}"
+    # one run: the statistic is the title; several: each panel is titled by its run
+    title = name or LABELS[stat] + (" (log scale)" if log else "") + " per layer"
     if left_out:
-        title += f"; {left_out} value{'s' if left_out > 1 else ''} not drawn"
-        title += " (zero or not finite)" if log else " (not finite)"
+        title += f" ({left_out} not drawn: {'0 or ' if log else ''}not finite)"
     ax.set_title(title, fontsize=10, loc="left")
     ax.set_xlabel("epoch")
     ax.set_ylabel(LABELS[stat])
