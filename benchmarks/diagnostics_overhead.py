@@ -31,9 +31,7 @@ def timed(run, epochs: int, batch_size: int) -> float:
 
 
 def with_diagnostics(model, X, y, epochs: int, batch_size: int, lr: float) -> None:
-    history = nn.fit(model, X, y, loss="hinge", optimizer=nn.SGD(model.parameters(), lr=lr),
-                     epochs=epochs, batch_size=batch_size, progress=False, seed=0,
-                     diagnostics=True)
+    history = with_fit(model, X, y, epochs, batch_size, lr, diagnostics=True)
     assert len(history.diagnostics) == epochs  # the work being measured was done
 
 

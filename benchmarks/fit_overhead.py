@@ -30,8 +30,9 @@ def raw_loop(model, X, y, epochs: int, batch_size: int, lr: float) -> None:
             optimizer.step()
 
 
-def with_fit(model, X, y, epochs: int, batch_size: int, lr: float) -> None:
-    nn.fit(
+def with_fit(model, X, y, epochs: int, batch_size: int, lr: float, **options):
+    """The same training through nn.fit (``options``: more of fit's arguments)."""
+    return nn.fit(
         model,
         X,
         y,
@@ -41,6 +42,7 @@ def with_fit(model, X, y, epochs: int, batch_size: int, lr: float) -> None:
         batch_size=batch_size,
         progress=False,
         seed=0,
+        **options,
     )
 
 

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from test_nn_torch import torch_twin
 
 import nn
 from autograd import Value
@@ -112,11 +113,8 @@ def torch_mlp(model):
     """A torch Sequential computing the same function as an nn.MLP (with its norm), float64."""
     modules = []
     activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
-    for layer in model.layers:
-        linear = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(f64([[w.data for w in n.w] for n in layer.neurons]))
-            linear.bias.copy_(f64([n.b.data for n in layer.neurons]))
+    linears, _ = torch_twin(model)  # the Linear layers, holding the model's weights
+    for layer, linear in zip(model.layers, linears, strict=True):
         modules.append(linear)
         if layer.norm_kind == "batch":
             modules.append(torch.nn.BatchNorm1d(layer.nout, dtype=torch.float64))
