@@ -230,6 +230,15 @@ def kept_buffers(model) -> Iterator[None]:
 # -- gradient clipping ------------------------------------------------------------------------
 
 
+def checked_max_norm(value, what: str) -> float:
+    """``value`` as a float if it is a positive finite number; else ValueError naming ``what``."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 < value < math.inf:
+        raise ValueError(
+            f"{what} must be a positive number (the largest gradient norm allowed), got {value!r}"
+        )
+    return float(value)
+
+
 def _power(x: float, p: float) -> float:
     """x ** p for x >= 0, inf on overflow as IEEE (Python's float ** raises OverflowError)."""
     try:
@@ -268,13 +277,7 @@ def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0,
     ``FloatingPointError`` instead. ``parameters``: a Value, Values or a Module.
     """
     parameters = _gradient_holders(parameters)
-    if not isinstance(max_norm, numbers.Real) or isinstance(max_norm, bool) or not (
-        0 < max_norm < math.inf
-    ):
-        raise ValueError(
-            f"max_norm must be a positive number (the largest gradient norm allowed), "
-            f"got {max_norm!r}"
-        )
+    max_norm = checked_max_norm(max_norm, "max_norm")
     if norm_type == "inf":
         norm_type = math.inf
     if not isinstance(norm_type, numbers.Real) or isinstance(norm_type, bool) or not norm_type > 0:

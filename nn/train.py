@@ -33,7 +33,16 @@ Decisions where the spec is silent, documented here:
 * Ctrl-C returns the History so far (``history.interrupted`` is True); the
   model keeps the parameters of the last completed step.
 * A nan or inf loss raises ``FloatingPointError`` naming epoch and step; the
-  step that produced it is not applied.
+  step that produced it is not applied. The message also names where it
+  started (``nn.monitor.divergence_report``): the first layer, in backward
+  order, whose gradient left the finite range, else the first whose update
+  did, else the first whose outputs did.
+* ``diagnostics=True`` wraps each step in a ``nn.monitor.Monitor`` (the
+  layers' outputs through ``nn.module.watching``, their gradients and
+  updates at the epoch's last step) and adds ``history.diagnostics``; off,
+  no watch runs. ``clip_grad=c`` clips each step's gradients to total norm c
+  between the loss check and ``optimizer.step()``; a non-finite gradient
+  then raises before the step, so the weights stay finite.
 * The model's train/eval mode is restored when fit returns.
 """
 
@@ -53,7 +62,7 @@ from autograd import Value
 from . import losses as L
 from ._checks import positive_int
 from .data import _generator
-from .monitor import Monitor, clip_grad_norm, divergence_report
+from .monitor import Monitor, checked_max_norm, clip_grad_norm, divergence_report
 from .optim import OPTIMIZERS, Optimizer
 
 _CLASSIFICATION = ("bce", "bce_with_logits", "hinge", "cross_entropy")
@@ -396,16 +405,7 @@ def _monitor(diagnostics, model) -> Monitor | None:
 
 
 def _clip_grad(clip_grad) -> float | None:
-    if clip_grad is None:
-        return None
-    if not isinstance(clip_grad, numbers.Real) or isinstance(clip_grad, bool) or not (
-        0 < clip_grad < math.inf
-    ):
-        raise ValueError(
-            f"clip_grad must be a positive number (the largest gradient norm allowed) or None, "
-            f"got {clip_grad!r}"
-        )
-    return float(clip_grad)
+    return None if clip_grad is None else checked_max_norm(clip_grad, "clip_grad")
 
 
 def _clip(parameters, max_norm: float, epoch: int, step: int, model) -> None:
