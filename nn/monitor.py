@@ -56,6 +56,11 @@ _SATURATING = ("tanh", "sigmoid")
 
 def _as_matrix(outputs) -> np.ndarray:
     """A batch of outputs (Values, numbers or lists of them) as a float array (samples, units)."""
+    try:  # the usual case, fast: a list of Values per sample, flattened then reshaped
+        flat = np.array([v.data for output in outputs for v in output], dtype=float)
+        return flat.reshape(len(outputs), -1)
+    except (AttributeError, TypeError, ValueError):
+        pass
     rows = []
     for output in outputs:
         if isinstance(output, (list, tuple)):
@@ -84,9 +89,11 @@ class LayerStats:
         values = _as_matrix(outputs)
         if values.size == 0:
             return
+        n = values.size
         with np.errstate(invalid="ignore", over="ignore"):  # inf and nan simply propagate
-            n, mean = values.size, float(values.mean())
-            squares = float(((values - mean) ** 2).sum())
+            mean = float(values.sum()) / n
+            deviations = values.ravel() - mean
+            squares = float(np.dot(deviations, deviations))
         total = self.count + n
         delta = mean - self.mean
         self.squares += squares + delta * delta * self.count * n / total
@@ -98,9 +105,9 @@ class LayerStats:
                 positive if self.ever_positive is None else self.ever_positive | positive
             )
         elif self.activation == "tanh":
-            self.in_tails += int((np.abs(values) > SATURATION).sum())
-        elif self.activation == "sigmoid":
-            self.in_tails += int(((values < 1 - SATURATION) | (values > SATURATION)).sum())
+            self.in_tails += int(np.count_nonzero(np.abs(values) > SATURATION))
+        elif self.activation == "sigmoid":  # |2s - 1| > 0.98: s < 0.01 or s > 0.99
+            self.in_tails += int(np.count_nonzero(np.abs(values - 0.5) > SATURATION - 0.5))
 
     def activations(self) -> dict:
         """activation_mean, activation_std, dead and saturated (None where they do not apply)."""

@@ -422,3 +422,45 @@ def test_a_forward_overflow_is_traced_to_the_first_layer_whose_outputs_left_the_
     with pytest.raises(FloatingPointError, match="first in the outputs of layers.1"):
         fit(model, np.array([[1.0], [3.0]]), np.array([0.0, 1.0]), loss="mse", lr=0.1,
             epochs=1, progress=False)
+
+
+def test_ctrl_c_with_diagnostics_keeps_columns_and_records_aligned():
+    X, y = moons(12)
+    calls = []
+
+    def interrupting_loss(outputs, targets):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return nn.mse_loss(outputs, targets)
+
+    history = fit(MLP(2, [3, 1], seed=0), X, y, loss=interrupting_loss, epochs=5, batch_size=6,
+                  progress=False, diagnostics=True, seed=0)
+    assert history.interrupted and history.epochs == 2 == len(history.diagnostics)
+    assert nn.module._watch.get() is None  # the watch ended with the interrupted step
+
+
+def test_a_micrograd_style_model_gets_diagnostics_and_a_diagnosis():
+    weights = [Value(0.5), Value(-0.25)]
+
+    class Model:
+        def __call__(self, x):
+            return (weights[0] * x[0] + weights[1] * x[1]).tanh()
+
+        def parameters(self):
+            return weights
+
+    X, y = moons(10)
+    history = fit(Model(), X, y, loss="mse", epochs=2, progress=False, diagnostics=True)
+    stats = history.diagnostics[-1][""]
+    assert stats["grad_norm"] > 0 and stats["activation_std"] > 0 and stats["dead"] is None
+    for w in weights:
+        w.grad = 0.0
+    nn.mse_loss([Model()(row) for row in X.tolist()], y).backward()  # the pass, by hand
+    by_hand = norm_of([w.grad for w in weights])
+    for w in weights:
+        w.grad = 7.0
+    diagnosis = diagnose(Model(), X, y, loss="mse")
+    assert str(diagnosis).startswith("Diagnosis of Model on 10 samples")
+    assert diagnosis.layers[""]["grad_norm"] == pytest.approx(by_hand, rel=1e-12)
+    assert [w.grad for w in weights] == [7.0, 7.0]  # restored afterwards
