@@ -48,7 +48,9 @@ from autograd import Value, no_grad
 from .module import watching
 
 STATS = ("grad_norm", "update_ratio", "activation_mean", "activation_std", "dead", "saturated")
-SATURATION = 0.99  # |tanh| above this, sigmoid below 1 - this or above this: a flat tail
+# The flat tails: |tanh| above TANH_TAIL, sigmoid below SIGMOID_TAILS[0] or above [1].
+TANH_TAIL = 0.99
+SIGMOID_TAILS = (0.01, 0.99)
 _SATURATING = ("tanh", "sigmoid")
 
 # -- per-layer statistics -------------------------------------------------------------------
@@ -105,9 +107,10 @@ class LayerStats:
                 positive if self.ever_positive is None else self.ever_positive | positive
             )
         elif self.activation == "tanh":
-            self.in_tails += int(np.count_nonzero(np.abs(values) > SATURATION))
-        elif self.activation == "sigmoid":  # |2s - 1| > 0.98: s < 0.01 or s > 0.99
-            self.in_tails += int(np.count_nonzero(np.abs(values - 0.5) > SATURATION - 0.5))
+            self.in_tails += int(np.count_nonzero(np.abs(values) > TANH_TAIL))
+        elif self.activation == "sigmoid":
+            low, high = SIGMOID_TAILS
+            self.in_tails += int(np.count_nonzero((values < low) | (values > high)))
 
     def activations(self) -> dict:
         """activation_mean, activation_std, dead and saturated (None where they do not apply)."""
