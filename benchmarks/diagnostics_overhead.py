@@ -16,18 +16,7 @@ import argparse
 import statistics
 import time
 
-from fit_overhead import python_calls, raw_loop, with_fit
-
-import nn
-
-
-def timed(run, epochs: int, batch_size: int) -> float:
-    """CPU seconds of the process for one run (less disturbed by other jobs than wall time)."""
-    X, y = nn.data.moons(100, noise=0.1, seed=1337)
-    model = nn.MLP(2, [16, 16, 1], seed=1337)
-    started = time.process_time()
-    run(model, X, y, epochs, batch_size, 0.05)
-    return time.process_time() - started
+from fit_overhead import python_calls, raw_loop, timed, with_fit
 
 
 def with_diagnostics(model, X, y, epochs: int, batch_size: int, lr: float) -> None:
@@ -47,7 +36,8 @@ def main() -> None:
         seconds = {name: [] for name in RUNS}
         for _ in range(args.repeats):
             for name, run in RUNS.items():
-                seconds[name].append(timed(run, args.epochs, batch_size))
+                # CPU time of the process: less disturbed by other jobs than wall time
+                seconds[name].append(timed(run, args.epochs, batch_size, time.process_time))
         calls = {name: python_calls(run, args.epochs, batch_size) for name, run in RUNS.items()}
         median = {name: statistics.median(times) for name, times in seconds.items()}
         best = {name: min(times) for name, times in seconds.items()}

@@ -107,3 +107,12 @@ def test_a_real_fit_plots_and_saves_as_svg(tmp_path):
     second = viz.plot_layer_stats({"one": h, "two": h}, "dead").axes[1]
     assert second.get_title(loc="left").startswith("two")
     assert figure._repr_png_().startswith(b"\x89PNG")
+
+
+def test_the_layer_names_stand_beside_the_lines_once_when_runs_share_them():
+    same = viz.plot_gradient_flow({"a": history([[0.1, 0.2]]), "b": history([[0.3, 0.4]])})
+    assert [ax.get_legend() is not None for ax in same.axes] == [False, True]
+    legend = same.axes[1].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["layers.0", "layers.1"]
+    differ = viz.plot_gradient_flow({"a": history([[0.1, 0.2]]), "b": history([[0.3]])})
+    assert all(ax.get_legend() is not None for ax in differ.axes)

@@ -75,9 +75,10 @@ def _diagnostics(history, who: str, which: str) -> list:
 def _plot(history, stat: str, who: str):
     runs = _runs(history, who)
     log = stat in LOG_SCALE
-    figure, axes = _figure(min(5.2 * len(runs), 15.0), 3.6, len(runs))
+    figure, axes = _figure(min(5.2 * len(runs), 15.0) + 0.9, 3.6, len(runs))
     drawn = [_panel(ax, name, diagnostics, stat, log) for ax, (name, diagnostics) in
              zip(axes, runs.items(), strict=True)]
+    _legends(axes)
     if log and any(drawn):
         low = min(lo for lo, _ in filter(None, drawn))
         high = max(hi for _, hi in filter(None, drawn))
@@ -140,8 +141,18 @@ def _panel(ax, name: str, diagnostics: list, stat: str, log: bool):
         ax.text(0.5, 0.5, f"no layer has {stat}\n({_applies(stat)})", ha="center",
                 va="center", transform=ax.transAxes, color="#666666")
         return None
-    ax.legend(frameon=False, fontsize=7, loc="best", ncol=2 if len(layers) > 6 else 1)
     return (min(drawn), max(drawn)) if drawn else None
+
+
+def _legends(axes) -> None:
+    """Layer names beside the plot, not over the lines: once, right of the last panel, when
+    every panel has the same layers; else right of each panel."""
+    labels = [tuple(line.get_label() for line in ax.get_lines()) for ax in axes]
+    shared = len(set(labels)) == 1
+    for ax, names in zip(axes, labels, strict=True):
+        if names and (not shared or ax is axes[-1]):
+            ax.legend(frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                      ncol=2 if len(names) > 12 else 1)
 
 
 def _applies(stat: str) -> str:

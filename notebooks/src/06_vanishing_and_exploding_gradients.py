@@ -26,8 +26,8 @@ X, y = data.moons(64, noise=0.1, seed=0)
 X, _, _ = data.standardize(X)
 
 def train(model, **options):
-    \"\"\"The same training for every run: SGD, lr 0.1, 20 epochs of mini-batches of 16.\"\"\"
-    settings = dict(loss="bce_with_logits", optimizer="sgd", lr=0.1, epochs=20, batch_size=16,
+    \"\"\"The same training for every run: SGD, lr 0.1, 16 epochs of mini-batches of 16.\"\"\"
+    settings = dict(loss="bce_with_logits", optimizer="sgd", lr=0.1, epochs=16, batch_size=16,
                     seed=0, progress=False, diagnostics=True)
     return fit(model, X, y, **{**settings, **options})
 
@@ -164,7 +164,7 @@ kept, only the length of the step is bounded. The diagnostics record the
 gradient before clipping, so the plot still shows how large it was:
 """),
     code("""
-clipped = train(MLP(2, WIDE, seed=0), epochs=8, clip_grad=1.0)
+clipped = train(MLP(2, WIDE, seed=0), epochs=6, clip_grad=1.0)
 print(clipped)
 plot_gradient_flow({"no clipping": unclipped, "clip_grad=1.0": clipped})
 """),
