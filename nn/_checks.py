@@ -65,9 +65,13 @@ def non_negative(value, what: str) -> float:
     return float(value)
 
 
-def mlp_parameter_count(sizes: list[int]) -> int:
-    """The weights and biases of fully connected layers of ``sizes`` (inputs first)."""
-    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+def mlp_parameter_count(sizes: list[int], norm: bool = False) -> int:
+    """The parameters of fully connected layers of ``sizes`` (inputs first).
+
+    With ``norm``, each hidden unit adds a norm's weight and bias.
+    """
+    norms = 2 * sum(sizes[1:-1]) if norm else 0
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False)) + norms
 
 
 def check_parameter_count(count: int, what: str) -> int:

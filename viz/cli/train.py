@@ -40,6 +40,7 @@ DATASETS = ("moons", "circles", "blobs", "spiral", "xor", "house_prices")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
 LOSSES = ("mse", "bce", "bce_with_logits", "cross_entropy", "hinge")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+NORMS = ("batch", "layer")
 MAX_CLASSES = 10
 
 
@@ -48,8 +49,9 @@ def add_parser(commands) -> None:
     train = add_command(
         commands, "train", run, help="train an MLP on a data set and write its pictures",
         description="Train an MLP; writes model.json, history.csv, loss.svg, network.svg, "
-        "neuron.svg, training.html (the training player: every epoch, offline) and, for a "
-        "classification with two inputs, decision_boundary.svg into --out.",
+        "neuron.svg, training.html (the training player: every epoch, offline), for a "
+        "classification with two inputs decision_boundary.svg and, with --diagnostics, "
+        "gradient_flow.svg into --out.",
     )
     train.add_argument("--dataset", default="moons",
                        help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
@@ -60,6 +62,8 @@ def add_parser(commands) -> None:
                        help="hidden layer sizes, e.g. 16,16; '' for none (default: 16,16)")
     train.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                        help="of the hidden layers (default: relu)")
+    train.add_argument("--norm", choices=NORMS,
+                       help="normalise each hidden layer before its activation (default: none)")
     train.add_argument("--loss", choices=LOSSES,
                        help="default: bce_with_logits, cross_entropy or mse by task")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
@@ -74,6 +78,9 @@ def add_parser(commands) -> None:
                        help="for the data, the weights and the shuffling (default: 0)")
     train.add_argument("--out", default="out", help="output folder (default: out)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--diagnostics", action="store_true",
+                       help="record each layer's training health, write gradient_flow.svg and "
+                       "print a diagnosis of the trained network")
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -188,7 +195,7 @@ def _check_sizes(args, X, y, sizes: list[int]) -> None:
     try:
         numeric_array(X, "the inputs")
         numeric_array(y, "the target")
-        check_parameter_count(mlp_parameter_count(sizes),
+        check_parameter_count(mlp_parameter_count(sizes, norm=args.norm is not None),
                               f"--hidden {args.hidden}: the MLP {'-'.join(map(str, sizes))}")
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -210,20 +217,29 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
         ys = scaled[:, 0]
 
     model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed,
-                   output_activation="sigmoid" if loss == "bce" else None)  # bce takes p
+                   output_activation="sigmoid" if loss == "bce" else None,  # bce takes p
+                   norm=args.norm)
     optimizer = _optimizer(nn, args, model.parameters())
     sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
-    print(f"training an MLP {sizes} ({args.activation}) on {name} ({len(X)} rows, {task}) "
+    norm = f", {args.norm} norm" if args.norm else ""
+    print(f"training an MLP {sizes} ({args.activation}{norm}) on {name} ({len(X)} rows, {task}) "
           f"with {loss} and {args.optimizer} (lr {args.lr})")
     try:
         history = nn.fit(
             model, Xs, ys, loss=loss, optimizer=optimizer, epochs=args.epochs,
             batch_size=args.batch_size or None,
             validation=args.validation or None,
-            progress=not args.no_progress, seed=args.seed, snapshots=True,
+            progress=not args.no_progress, seed=args.seed,
+            diagnostics=args.diagnostics, snapshots=True,
         )
     except KeyboardInterrupt:  # Ctrl-C that fit could not catch: before its first epoch
         history = nn.History(interrupted=True, snapshots=[model.state_dict()])
+    except nn.norm.BatchTooSmallError:
+        raise UsageError(
+            "--norm batch needs batches of at least 2 rows, but this --batch-size leaves a "
+            "batch of one training row; choose another --batch-size (0: the full batch)"
+        ) from None
+    diagnosis = _diagnosis(nn, model, Xs, ys, loss, args.seed) if args.diagnostics else None
     with deferred_interrupts():  # never a half-rescaled model
         history.snapshots = _folded(model, history.snapshots, x_mean, x_std, y_mean, y_std)
         _fold_scaling(model, x_mean, x_std, y_mean, y_std)
@@ -233,6 +249,8 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     _print_metrics(history)
     if task == "regression":
         print("(the loss is on the standardised target; R² does not depend on the scale)")
+    if diagnosis is not None:
+        print(diagnosis)
     print(f"wrote {len(written)} files to {out}{os.sep}:")
     for path in written:
         print(f"  {path}")
@@ -241,6 +259,17 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
         print(f"interrupted after {epochs} (Ctrl-C); the files hold the model as it was then")
         return INTERRUPTED
     return 0
+
+
+DIAGNOSED_ROWS = 1000  # diagnose runs them as one batch: a sample of a large data set
+
+
+def _diagnosis(nn, model, Xs, ys, loss, seed):
+    """nn.diagnose of the trained model on (a seeded sample of) the standardised data."""
+    import numpy as np
+
+    rows = np.random.default_rng(seed).permutation(len(Xs))[:DIAGNOSED_ROWS]
+    return nn.diagnose(model, Xs[rows], ys[rows], loss=loss)
 
 
 def _optimizer(nn, args, parameters):
@@ -308,6 +337,11 @@ def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -
     if X.shape[1] == 2 and task == "classification":  # a regression has no boundary
         written.append(out / "decision_boundary.svg")
         save_figure(plot_decision_boundary(model, X, y), written[-1])
+    if history.diagnostics:  # --diagnostics
+        from viz import plot_gradient_flow
+
+        written.append(out / "gradient_flow.svg")
+        save_figure(plot_gradient_flow(history), written[-1])
     written.append(out / "neuron.svg")
     render(_one_neuron_graph(model, X), written[-1])
     written.append(out / "training.html")
