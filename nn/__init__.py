@@ -5,10 +5,27 @@
     >>> model
     MLP of [Layer of [ReLUNeuron(2), ...
 
+Beyond the MLP, with PyTorch's names: ``Sequential`` and its small modules
+(``ReLU``, ``Tanh``, ``Sigmoid``, ``LeakyReLU``, ``Flatten``, ``Dropout``,
+``LastStep``; nn/containers.py), ``Conv2d`` and ``MaxPool2d`` (nn/conv.py),
+``RNN`` (nn/recurrent.py), and ``to_torch`` / ``from_torch``
+(nn/torch_bridge.py, which imports torch only when called).
+
 ``nn.strategies`` (hypothesis) is imported on demand, not here.
 """
 
 from . import data
+from .containers import (
+    Dropout,
+    Flatten,
+    LastStep,
+    LeakyReLU,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
+from .conv import Conv2d, MaxPool2d
 from .losses import (
     bce_with_logits,
     binary_cross_entropy,
@@ -31,21 +48,34 @@ from .optim import (
     linear_decay,
     step_decay,
 )
+from .recurrent import RNN
 from .serialize import load, save
+from .torch_bridge import from_torch, to_torch
 from .train import History, evaluate, fit
 
 __all__ = [
     "ACTIVATIONS",
     "INITS",
     "MLP",
+    "RNN",
     "SGD",
     "Adam",
     "AdamW",
+    "Conv2d",
+    "Dropout",
+    "Flatten",
     "History",
+    "LastStep",
     "Layer",
+    "LeakyReLU",
+    "MaxPool2d",
     "Module",
     "Neuron",
     "Optimizer",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
     "bce_with_logits",
     "binary_cross_entropy",
     "cosine_decay",
@@ -54,6 +84,7 @@ __all__ = [
     "evaluate",
     "exponential_decay",
     "fit",
+    "from_torch",
     "hinge_loss",
     "l1_penalty",
     "l2_penalty",
@@ -64,4 +95,5 @@ __all__ = [
     "save",
     "softmax",
     "step_decay",
+    "to_torch",
 ]
