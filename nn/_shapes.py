@@ -67,7 +67,10 @@ def image(x, channels: int | None, who: str) -> list:
     A 2-D input (rows of numbers) is one channel. ValueError names the
     expected and received shapes.
     """
-    shape = shape_of(x, who)
+    checked = _image_of_lists(x, channels)
+    if checked is not None:
+        return checked
+    shape = shape_of(x, who)  # the slow path finds what is wrong, or reads numpy and tuples
     if len(shape) == 2 and channels in (1, None):
         x, shape = [_listed(x)], (1, *shape)
     if len(shape) != 3 or 0 in shape or (channels is not None and shape[0] != channels):
@@ -78,11 +81,48 @@ def image(x, channels: int | None, who: str) -> list:
     return lifted(x)
 
 
+def _image_of_lists(x, channels: int | None) -> list | None:
+    """The fast path of ``image``: 3-D nested lists of floats or Values, rectangular, lifted.
+
+    None for anything else (numpy arrays, tuples, a wrong shape, a bad item),
+    which ``image`` then reads slowly and reports precisely.
+    """
+    if (type(x) is not list or not x or type(x[0]) is not list or not x[0]
+            or type(x[0][0]) is not list or (channels is not None and len(x) != channels)):
+        return None
+    height, width = len(x[0]), len(x[0][0])
+    if width == 0:
+        return None
+    out = []
+    for channel in x:
+        if type(channel) is not list or len(channel) != height:
+            return None
+        rows = []
+        for row in channel:
+            if type(row) is not list or len(row) != width:
+                return None
+            lifted_row = []
+            for v in row:
+                if type(v) is Value:
+                    lifted_row.append(v)
+                elif type(v) is float or type(v) is int:
+                    lifted_row.append(Value(v))
+                else:
+                    return None
+            rows.append(lifted_row)
+        out.append(rows)
+    return out
+
+
 def flat(x) -> list:
     """Every item of a nested list, in row-major order (a number or Value gives a list of one)."""
     x = _listed(x)
     if not isinstance(x, list):
         return [x]
+    if all(type(item) is list for item in x):  # the common case: rows of Values (a channel)
+        out = [v for item in x for v in item]
+        if all(type(v) is Value or type(v) is float for v in out):
+            return out
     out = []
     stack = [iter(x)]
     while stack:  # iterative: no recursion limit on deep nesting
@@ -99,7 +139,11 @@ def flat(x) -> list:
 
 def nested_map(function, x):
     """function applied to every number or Value of a nested list, keeping the nesting."""
+    if type(x) is list:
+        return [function(v) if type(v) is Value else nested_map(function, v) for v in x]
+    if type(x) is Value:
+        return function(x)
     x = _listed(x)
     if isinstance(x, list):
-        return [nested_map(function, item) for item in x]
+        return nested_map(function, x)
     return function(lifted(x))

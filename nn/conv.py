@@ -139,8 +139,9 @@ class Conv2d(Module):
             positions = []
             for window in windows:
                 # the same taps in every input channel, channel after channel
-                taps = [c * taps_per_channel + k for c in range(self.in_channels) for k, _ in window]
-                pixels = [c * size + p for c in range(self.in_channels) for _, p in window]
+                channels = range(self.in_channels)
+                taps = [c * taps_per_channel + k for c in channels for k, _ in window]
+                pixels = [c * size + p for c in channels for _, p in window]
                 full = len(taps) == taps_per_channel * self.in_channels
                 positions.append((None if full else taps, pixels))
             plan = rows, columns, positions

@@ -57,9 +57,8 @@ class RNN(Module):
         self.input_size = positive_int(input_size, "RNN's input_size")
         self.hidden_size = positive_int(hidden_size, "RNN's hidden_size")
         if nonlinearity not in NONLINEARITIES:
-            raise ValueError(
-                f"unknown nonlinearity {nonlinearity!r}: expected one of {', '.join(NONLINEARITIES)}"
-            )
+            raise ValueError(f"unknown nonlinearity {nonlinearity!r}: expected one of "
+                             f"{', '.join(NONLINEARITIES)}")
         self.nonlinearity = nonlinearity
         self._activate = _ACTIVATE[nonlinearity]
         rng = _random_source(seed)

@@ -48,7 +48,8 @@ def _torch():
         import torch
     except ImportError:
         raise ImportError(
-            f"nn.to_torch and nn.from_torch need PyTorch, which chainrule does not install: {INSTALL}"
+            "nn.to_torch and nn.from_torch need PyTorch, which chainrule does not install: "
+            + INSTALL
         ) from None
     return torch
 

@@ -123,7 +123,8 @@ def test_images_may_be_numpy_arrays_of_shape_chw_or_hw():
 @pytest.mark.parametrize(
     "bad, message",
     [
-        (image(4, 4, channels=2), r"expects an image of shape \(1, height, width\), got shape \(2, 4, 4\)"),
+        (image(4, 4, channels=2),
+         r"expects an image of shape \(1, height, width\), got shape \(2, 4, 4\)"),
         ([1.0, 2.0, 3.0], r"got shape \(3,\)"),
         ([[[1.0, 2.0], [3.0]]], "ragged"),
         ([[[]]], r"got shape \(1, 1, 0\)"),
@@ -142,7 +143,8 @@ def test_non_numbers_in_an_image_raise_type_error():
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [((0, 1, 3), "in_channels must be a positive int"), ((1, 1, 0), "kernel_size must be at least 1"),
+    [((0, 1, 3), "in_channels must be a positive int"),
+     ((1, 1, 0), "kernel_size must be at least 1"),
      ((1, 1, 3, 0), "stride must be at least 1"), ((1, 1, 3, 1, -1), "padding must be at least 0"),
      ((1, 1, (3, 3, 3)), "kernel_size must be an int or a pair of ints"),
      ((1, 1, 2.5), "kernel_size must be an int or a pair")],
@@ -216,7 +218,8 @@ def test_max_pool_on_too_small_an_image_names_the_sizes():
 
 @pytest.mark.parametrize(
     "module, function",
-    [(ReLU(), lambda x: max(0.0, x)), (Tanh(), np.tanh), (Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+    [(ReLU(), lambda x: max(0.0, x)), (Tanh(), np.tanh),
+     (Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
      (LeakyReLU(0.2), lambda x: x if x > 0 else 0.2 * x)],
 )
 def test_activation_modules_apply_to_every_number_of_any_nesting(module, function):

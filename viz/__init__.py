@@ -2,8 +2,10 @@
 
 Computation graphs with their gradients (graphviz, rendered to SVG, PNG or
 PDF), the backward-pass stepper for Jupyter, network diagrams and matplotlib
-plots. Names are imported on first use, so ``import viz`` stays light and
-graphviz or matplotlib load only when a picture is asked for.
+plots (``viz.layers``: images, filters, feature maps and backpropagation
+through time for convolutional and recurrent models). Names are imported on
+first use, so ``import viz`` stays light and graphviz or matplotlib load
+only when a picture is asked for.
 """
 
 import importlib
@@ -18,6 +20,10 @@ _EXPORTS = {
     "draw_network": "network",
     "plot_history": "plots",
     "plot_decision_boundary": "plots",
+    "plot_images": "layers",
+    "plot_filters": "layers",
+    "plot_feature_maps": "layers",
+    "plot_bptt": "layers",
     "step_through": "stepper",
     "Stepper": "stepper",
 }
