@@ -108,7 +108,7 @@ def bptt_case(steps=12, hidden=6):
 
 def test_bptt_norms_are_the_norms_of_the_gradients_reaching_each_hidden_state():
     rnn, states, loss = bptt_case()
-    norms = viz.layers.bptt_norms(loss, states)
+    norms = viz.bptt_norms(loss, states)
     loss.backward()
     expected = [math.sqrt(sum(v.grad ** 2 for v in state)) for state in states]
     np.testing.assert_allclose(norms, expected, rtol=1e-12)
@@ -128,8 +128,8 @@ def test_plot_bptt_of_a_batch_averages_the_samples():
     rnn = RNN(1, 3, seed=0)
     batch = [rnn([1.0, 0.0, 1.0]), rnn([0.0, 0.0, 1.0])]
     loss = autograd.sum([autograd.sum(states[-1]) for states in batch])
-    norms = viz.layers.bptt_norms(loss, batch)
-    each = [viz.layers.bptt_norms(loss, states) for states in batch]
+    norms = viz.bptt_norms(loss, batch)
+    each = [viz.bptt_norms(loss, states) for states in batch]
     np.testing.assert_allclose(norms, (each[0] + each[1]) / 2, rtol=1e-12)
 
 

@@ -24,6 +24,7 @@ _EXPORTS = {
     "plot_filters": "layers",
     "plot_feature_maps": "layers",
     "plot_bptt": "layers",
+    "bptt_norms": "layers",
     "step_through": "stepper",
     "Stepper": "stepper",
 }
