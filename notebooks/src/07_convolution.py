@@ -138,7 +138,7 @@ viz.plot_images(X_test[:30], y_test[:30], predictions=np.argmax(scores, axis=1),
     md("""
 ## The whole network's graph, one box per layer
 
-One image through this network is a few thousand nodes, too many to
+One image through this network makes over a thousand nodes, too many to
 draw one by one. `cluster="collapse"` draws each module as one box: with
 `depth=1` one box per layer (`Flatten` only reshapes, so it has no box of
 its own), and with `depth=2` one box per filter inside the convolution.
