@@ -141,6 +141,7 @@ def test_scaling_folded_into_the_model_gives_the_same_outputs():
          "at most 3 convolutions fit"),
         (["--model", "conv", "--dataset", "digits", "--hidden", ""], "at least one convolution"),
         (["--model", "rnn", "--activation", "sigmoid"], "takes --activation tanh or relu"),
+        (["--model", "rnn", "--hidden", "8,8"], "takes one hidden size, such as --hidden 16"),
         (["--model", "transformer"], "invalid choice"),
         (["--dataset", "digits", "--samples", "2"], "--samples must be at least 4"),
     ],
@@ -216,9 +217,10 @@ def test_conv_scaling_folded_into_the_first_convolution_gives_the_same_outputs()
                                 nn.Layer(128, 1, activation="linear", seed=0)),
                   nn.Sequential(nn.RNN(1, 3, seed=0), nn.LastStep(),
                                 nn.Layer(3, 1, activation="linear", seed=0))):
-        inputs = images if isinstance(model.layers[0], nn.Conv2d) else images[:, 0, 0]
-        scaled = [model(x / scale).data * 2.0 + 5.0 for x in inputs]
-        _fold_scaling(model, 0.0, scale, 5.0, 2.0)
+        is_conv = isinstance(model.layers[0], nn.Conv2d)
+        inputs, shift = (images, 0.0) if is_conv else (images[:, 0, 0], 3.0)
+        scaled = [model((x - shift) / scale).data * 2.0 + 5.0 for x in inputs]
+        _fold_scaling(model, shift, scale, 5.0, 2.0)
         raw = [model(x).data for x in inputs]
         np.testing.assert_allclose(raw, scaled, rtol=1e-9)
 

@@ -28,9 +28,11 @@ Decisions where the spec is silent:
   ``decision_boundary.svg`` is written for classification with two inputs
   (a regression has no boundary).
 * conv and rnn models share their weights across positions or time steps,
-  so their inputs are scaled by one number (divided by the largest
-  magnitude in the training data) instead of per column; the scale is folded
-  into the first convolution's (or the RNN's input) weights before saving.
+  so their inputs are scaled alike rather than per column: a conv net's are
+  divided by their largest magnitude (zero padding stays zero), an RNN's are
+  standardised with one mean and one deviation (parity's 0/1 bits become
+  -1/+1). The scaling is folded into the first convolution's (or the RNN's
+  input) weights and biases before saving.
   They write ``filters.svg`` and ``feature_maps.svg`` (conv) or ``bptt.svg``
   (rnn: the gradient reaching each time step for the first sequence) where
   an MLP writes ``network.svg`` and ``neuron.svg``.
@@ -230,6 +232,9 @@ def _inputs_for(model: str, X, name: str, hidden: list[int]):
     if model == "mlp":
         return X.reshape(len(X), -1)  # images flattened row-major
     if model == "rnn":
+        if len(hidden) != 1:
+            raise UsageError(f"--model rnn takes one hidden size, such as --hidden 16, got "
+                             f"{','.join(map(str, hidden)) or 'none'}")
         if X.ndim != 2:
             raise UsageError(f"--model rnn reads each row of {name} as a sequence of numbers, "
                              f"but its rows have shape {X.shape[1:]}")
@@ -286,11 +291,17 @@ def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> 
 
     import nn
 
+    # One scaling for every input of a conv net or an RNN: a filter or an RNN reads
+    # every position alike. A conv net's inputs are only divided (zero padding
+    # must stay zero); an RNN's are also centred (bits 0/1 become -1/+1).
     if args.model == "mlp":
         Xs, x_mean, x_std = nn.data.standardize(X)
-    else:  # one number for every input: a filter or an RNN reads every position alike
+    elif args.model == "conv":
         x_mean, x_std = 0.0, float(np.abs(X).max()) or 1.0
         Xs = X / x_std
+    else:
+        x_mean, x_std = float(X.mean()), float(X.std()) or 1.0
+        Xs = (X - x_mean) / x_std
     y_mean, y_std = (y.mean(), y.std() or 1.0) if task == "regression" else (0.0, 1.0)
     ys = (y - y_mean) / y_std
 
@@ -327,8 +338,8 @@ def _fold_scaling(model, x_mean, x_std, y_mean, y_std) -> None:
     """Makes the model trained on scaled data take raw inputs and predict raw targets.
 
     MLP, first layer: w.(x - mean)/std + b == (w/std).x + (b - sum(w*mean/std)).
-    conv and rnn (one scale s for every input, no shift): the first
-    convolution's weights, or the RNN's input weights, are divided by s.
+    rnn (one mean m and scale s for every input): the same on W_ih and b_ih.
+    conv (one scale s, no shift): the first convolution's weights are divided by s.
     Last layer (linear, regression only): y_std * (w.h + b) + y_mean.
     """
     import nn
@@ -339,10 +350,14 @@ def _fold_scaling(model, x_mean, x_std, y_mean, y_std) -> None:
             for w, s in zip(neuron.w, x_std, strict=True):
                 w.data /= float(s)
             neuron.b.data -= float(shift)
+    elif isinstance(model.layers[0], nn.RNN):  # W(x - m)/s + b == (W/s)x + b - m sum(W/s)
+        rnn = model.layers[0]
+        for row, bias in zip(rnn.weight_ih_l0, rnn.bias_ih_l0, strict=True):
+            for w in row:
+                w.data /= x_std
+            bias.data -= x_mean * sum(w.data for w in row)
     else:
-        first = model.layers[0]
-        weights = first.weight_ih_l0 if isinstance(first, nn.RNN) else first.weight
-        for w in nn._shapes.flat(weights):
+        for w in nn._shapes.flat(model.layers[0].weight):
             w.data /= x_std
     last = next(layer for layer in reversed(model.layers) if isinstance(layer, nn.Layer))
     if y_std != 1.0 or y_mean != 0.0:
