@@ -69,7 +69,7 @@ def test_plot_filters_draws_every_kernel_on_one_symmetric_scale():
         shown[1 * 2 + 0].get_images()[0].get_array(),
         [[w.data for w in row] for row in conv.weight[1][0]],
     )
-    reach = max(abs(p.data) for p in conv.weight and nn._shapes.flat(conv.weight))
+    reach = max(abs(w.data) for w in nn._shapes.flat(conv.weight))
     assert shown[0].get_images()[0].get_clim() == (-reach, reach)
 
 
