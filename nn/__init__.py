@@ -26,6 +26,7 @@ from .containers import (
     Tanh,
 )
 from .conv import Conv2d, MaxPool2d
+from .diagnostics import Diagnosis, Finding, diagnose
 from .losses import (
     bce_with_logits,
     binary_cross_entropy,
@@ -37,7 +38,9 @@ from .losses import (
     mse_loss,
     softmax,
 )
-from .module import ACTIVATIONS, INITS, MLP, Layer, Module, Neuron
+from .module import ACTIVATIONS, INITS, MLP, NORMS, Layer, Module, Neuron
+from .monitor import clip_grad_norm
+from .norm import BatchNorm, LayerNorm
 from .optim import (
     SGD,
     Adam,
@@ -57,16 +60,21 @@ __all__ = [
     "ACTIVATIONS",
     "INITS",
     "MLP",
+    "NORMS",
     "RNN",
     "SGD",
     "Adam",
     "AdamW",
+    "BatchNorm",
     "Conv2d",
+    "Diagnosis",
     "Dropout",
+    "Finding",
     "Flatten",
     "History",
     "LastStep",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "MaxPool2d",
     "Module",
@@ -78,9 +86,11 @@ __all__ = [
     "Tanh",
     "bce_with_logits",
     "binary_cross_entropy",
+    "clip_grad_norm",
     "cosine_decay",
     "cross_entropy",
     "data",
+    "diagnose",
     "evaluate",
     "exponential_decay",
     "fit",

@@ -111,6 +111,8 @@ def _linear(torch, layer: Layer):
 
 
 def _to_torch(torch, model, inside: bool):
+    if isinstance(model, (MLP, Layer)) and getattr(model, "norm", None):
+        raise TypeError(f"to_torch does not convert normalised layers (norm={model.norm!r})")
     if isinstance(model, MLP):
         modules, last = [], len(model.layers) - 1
         for i, layer in enumerate(model.layers):

@@ -155,6 +155,13 @@ KIND_EXAMPLES = {
     "mlp": MLP(3, [4, 2], dropout=0.1, seed=1),
     "layer": Layer(2, 3, seed=2),
     "neuron": Neuron(4, seed=3),
+    "mlp batch norm": MLP(3, [4, 5, 2], norm="batch", seed=1),
+    "mlp layer norm": MLP(3, [4, 2], norm="layer", seed=1),
+    "layer batch norm": Layer(2, 3, norm="batch", seed=2),
+    "batch norm": nn.BatchNorm(3, momentum=None),
+    "layer norm": nn.LayerNorm(4, eps=1e-3),
+    "sequential of norms": nn.Sequential(nn.Layer(2, 3, activation="linear", seed=12),
+                                         nn.BatchNorm(3), nn.ReLU(), nn.LayerNorm(3)),
     "conv2d": nn.Conv2d(2, 3, (2, 3), stride=(2, 1), padding=(0, 1), seed=4),
     "maxpool2d": nn.MaxPool2d(3, stride=2, padding=1),
     "rnn": nn.RNN(2, 3, nonlinearity="relu", seed=5),
@@ -171,9 +178,11 @@ KIND_EXAMPLES = {
 
 @pytest.mark.parametrize("model", list(KIND_EXAMPLES.values()), ids=list(KIND_EXAMPLES))
 def test_each_kind_names_the_parameters_its_module_has(model):
+    # The names of the whole state: parameters, then buffers (batch norm's running statistics).
     kind = nn.serialize.kind_of(model.architecture())
-    assert list(kind.names(model.architecture())) == [n for n, _ in model.named_parameters()]
+    assert list(kind.names(model.architecture())) == list(model.state_dict())
     assert kind.count(model.architecture()) == model.num_parameters()
+    assert nn.serialize.loads(nn.serialize.dumps(model)).state_dict() == model.state_dict()
 
 
 @pytest.mark.parametrize(

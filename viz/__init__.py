@@ -1,11 +1,11 @@
 """viz: pictures of backpropagation.
 
 Computation graphs with their gradients (graphviz, rendered to SVG, PNG or
-PDF), the backward-pass stepper for Jupyter, network diagrams and matplotlib
-plots (``viz.layers``: images, filters, feature maps and backpropagation
-through time for convolutional and recurrent models). Names are imported on
-first use, so ``import viz`` stays light and graphviz or matplotlib load
-only when a picture is asked for.
+PDF), the backward-pass stepper and the training player for Jupyter, network
+diagrams and matplotlib plots (``viz.layers``: images, filters, feature maps
+and backpropagation through time for convolutional and recurrent models).
+Names are imported on first use, so ``import viz`` stays light and graphviz
+or matplotlib load only when a picture is asked for.
 """
 
 import importlib
@@ -20,6 +20,8 @@ _EXPORTS = {
     "draw_network": "network",
     "plot_history": "plots",
     "plot_decision_boundary": "plots",
+    "plot_gradient_flow": "health",
+    "plot_layer_stats": "health",
     "plot_images": "layers",
     "plot_filters": "layers",
     "plot_feature_maps": "layers",
@@ -27,6 +29,8 @@ _EXPORTS = {
     "bptt_norms": "layers",
     "step_through": "stepper",
     "Stepper": "stepper",
+    "training_player": "player",
+    "TrainingPlayer": "player",
 }
 
 __all__ = sorted(_EXPORTS)

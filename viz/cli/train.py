@@ -13,6 +13,7 @@ sequence of numbers: ``RNN(1, hidden)``, ``LastStep()`` and a linear
 ``Layer``). Images are digits' 8x8 pictures, or the rows of a CSV file
 with a square number of features (one channel, row-major).
 
+
 Decisions where the spec is silent:
 
 * Inputs (and a regression target) are standardised with the training set's
@@ -27,6 +28,13 @@ Decisions where the spec is silent:
   output layer; a loss that does not fit the task is a usage error).
   ``decision_boundary.svg`` is written for classification with two inputs
   (a regression has no boundary).
+* ``training.html`` is the training player (``viz.training_player``) of the
+  run: fit keeps a snapshot per epoch, the scaling is folded into every
+  snapshot as into the model, so the player shows the raw inputs and the
+  model's raw outputs; its loss curves are those fit printed (for a
+  regression, on the standardised target). The player draws MLPs: conv and
+  rnn runs write no ``training.html``, and ``--norm`` and ``--diagnostics``
+  are for MLPs too.
 * conv and rnn models share their weights across positions or time steps,
   so their inputs are scaled alike rather than per column: a conv net's are
   divided by their largest magnitude (zero padding stays zero), an RNN's are
@@ -60,6 +68,7 @@ DEFAULT_HIDDEN = {"mlp": "16,16", "conv": "8", "rnn": "16"}
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
 LOSSES = ("mse", "bce", "bce_with_logits", "cross_entropy", "hinge")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+NORMS = ("batch", "layer")
 MAX_CLASSES = 10
 
 
@@ -68,8 +77,10 @@ def add_parser(commands) -> None:
     train = add_command(
         commands, "train", run, help="train a model (MLP, conv net or RNN) and write its pictures",
         description="Train a model; writes model.json, history.csv, loss.svg and, by model, "
-        "network.svg and neuron.svg (mlp), filters.svg and feature_maps.svg (conv) or bptt.svg "
-        "(rnn), and for a classification with two inputs decision_boundary.svg, into --out.",
+        "network.svg, neuron.svg and training.html (the training player: every epoch, "
+        "offline) for an mlp, filters.svg and feature_maps.svg for a conv net, bptt.svg for "
+        "an rnn; for a classification with two inputs decision_boundary.svg and, with "
+        "--diagnostics, gradient_flow.svg into --out.",
     )
     train.add_argument("--dataset", default="moons",
                        help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
@@ -89,6 +100,8 @@ def add_parser(commands) -> None:
                        "(default: 16)")
     train.add_argument("--activation", choices=ACTIVATIONS,
                        help="of the hidden layers (default: relu; rnn: tanh, or relu)")
+    train.add_argument("--norm", choices=NORMS,
+                       help="normalise each hidden layer before its activation (default: none)")
     train.add_argument("--loss", choices=LOSSES,
                        help="default: bce_with_logits, cross_entropy or mse by task")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
@@ -103,6 +116,9 @@ def add_parser(commands) -> None:
                        help="for the data, the weights and the shuffling (default: 0)")
     train.add_argument("--out", default="out", help="output folder (default: out)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--diagnostics", action="store_true",
+                       help="record each layer's training health, write gradient_flow.svg and "
+                       "print a diagnosis of the trained network")
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -192,6 +208,9 @@ def run(args) -> int:
     _check_train_args(args)
     hidden = _hidden_sizes(DEFAULT_HIDDEN[args.model] if args.hidden is None else args.hidden)
     activation = _activation(args)
+    if args.model != "mlp" and (args.norm or args.diagnostics):
+        option = "--norm" if args.norm else "--diagnostics"
+        raise UsageError(f"{option} is for --model mlp, not {args.model}")
     X, y, name = _load_dataset(args)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float).reshape(-1)
@@ -309,23 +328,76 @@ def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> 
     optimizer = _optimizer(nn, args, model.parameters())
     print(f"training {description} on {name} ({len(X)} rows, {task}) "
           f"with {loss} and {args.optimizer} (lr {args.lr})")
-    history = nn.fit(
-        model, Xs, ys, loss=loss, optimizer=optimizer, epochs=args.epochs,
-        batch_size=args.batch_size or None,
-        validation=args.validation or None,
-        progress=not args.no_progress, seed=args.seed,
-    )
+    try:
+        history = nn.fit(
+            model, Xs, ys, loss=loss, optimizer=optimizer, epochs=args.epochs,
+            batch_size=args.batch_size or None,
+            validation=args.validation or None,
+            progress=not args.no_progress, seed=args.seed,
+            diagnostics=args.diagnostics, snapshots=args.model == "mlp",
+        )
+    except nn.norm.BatchTooSmallError:
+        raise UsageError(
+            "--norm batch needs batches of at least 2 rows, but this --batch-size leaves a "
+            "batch of one training row; choose another --batch-size (0: the full batch)"
+        ) from None
+    if history.snapshots:
+        history.snapshots = _folded(model, history.snapshots, x_mean, x_std, y_mean, y_std)
+    diagnosis = _diagnosis(nn, model, Xs, ys, loss, args.seed) if args.diagnostics else None
     _fold_scaling(model, x_mean, x_std, y_mean, y_std)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = _write_outputs(model, history, X, y, out, task)
+    written = _write_outputs(model, history, X, y, out, task, progress=not args.no_progress)
     _print_metrics(history)
     if task == "regression":
         print("(the loss is on the standardised target; R² does not depend on the scale)")
+    if diagnosis is not None:
+        print(diagnosis)
     print(f"wrote {len(written)} files to {out}{os.sep}:")
     for path in written:
         print(f"  {path}")
     return 0
+
+
+def _build_model(nn, args, X, hidden, activation, n_out, loss):
+    """The model --model asks for, and a one-line description of it."""
+    output_activation = "sigmoid" if loss == "bce" else None  # bce takes probabilities
+    if args.model == "mlp":
+        model = nn.MLP(X.shape[1], [*hidden, n_out], activation=activation, seed=args.seed,
+                       output_activation=output_activation, norm=args.norm)
+        sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
+        norm = f", {args.norm} norm" if args.norm else ""
+        return model, f"an MLP {sizes} ({activation}{norm})"
+    act = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
+           "leaky_relu": nn.LeakyReLU}
+    head = [] if output_activation is None else [nn.Sigmoid()]
+    if args.model == "rnn":
+        rnn = nn.RNN(1, hidden[0], nonlinearity=activation, seed=args.seed)
+        model = nn.Sequential(rnn, nn.LastStep(), nn.Layer(hidden[0], n_out, activation="linear",
+                                                           init="xavier", seed=args.seed), *head)
+        return model, (f"an RNN(1, {hidden[0]}, {activation}) -> LastStep -> "
+                       f"Layer({hidden[0]}, {n_out})")
+    layers, channels, (height, width) = [], X.shape[1], X.shape[2:]
+    for k, size in enumerate(hidden):
+        layers += [nn.Conv2d(channels, size, 3, padding=1, seed=args.seed + k), act[activation](),
+                   nn.MaxPool2d(2)]
+        channels, height, width = size, height // 2, width // 2
+    features = channels * height * width
+    layers += [nn.Flatten(), nn.Layer(features, n_out, activation="linear", init="xavier",
+                                      seed=args.seed), *head]
+    convs = " -> ".join(f"Conv2d({size}, 3x3) -> {activation} -> MaxPool2d(2)" for size in hidden)
+    return nn.Sequential(*layers), f"a conv net {convs} -> Layer({features}, {n_out})"
+
+
+DIAGNOSED_ROWS = 1000  # diagnose runs them as one batch: a sample of a large data set
+
+
+def _diagnosis(nn, model, Xs, ys, loss, seed):
+    """nn.diagnose of the trained model on (a seeded sample of) the standardised data."""
+    import numpy as np
+
+    rows = np.random.default_rng(seed).permutation(len(Xs))[:DIAGNOSED_ROWS]
+    return nn.diagnose(model, Xs[rows], ys[rows], loss=loss)
 
 
 def _optimizer(nn, args, parameters):
@@ -367,6 +439,18 @@ def _fold_scaling(model, x_mean, x_std, y_mean, y_std) -> None:
             neuron.b.data = float(neuron.b.data * y_std + y_mean)
 
 
+def _folded(model, snapshots, *scaling) -> list[dict]:
+    """Each snapshot with the scaling folded in (``_fold_scaling``); the model is left as it was."""
+    final = model.state_dict()
+    folded = []
+    for state in snapshots:
+        model.load_state_dict(state)
+        _fold_scaling(model, *scaling)
+        folded.append(model.state_dict())
+    model.load_state_dict(final)
+    return folded
+
+
 def _write_history(history, path: Path) -> None:
     """history.as_dict() as CSV, the metric columns named by the metric (accuracy, r2)."""
     columns = history.as_dict()
@@ -378,7 +462,7 @@ def _write_history(history, path: Path) -> None:
         writer.writerows(zip(*columns.values(), strict=True))
 
 
-def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
+def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -> list[Path]:
     """Writes the model, its history and its pictures into out; returns the paths."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, never a window
     import nn
@@ -390,6 +474,7 @@ def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
         plot_filters,
         plot_history,
         render,
+        training_player,
     )
     from viz.graph import render_svg
 
@@ -403,9 +488,16 @@ def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
     if X.ndim == 2 and X.shape[1] == 2 and task == "classification":  # regressions: no boundary
         written.append(out / "decision_boundary.svg")
         save_figure(plot_decision_boundary(model, X, y), written[-1])
+    if history.diagnostics:  # --diagnostics
+        from viz import plot_gradient_flow
+
+        written.append(out / "gradient_flow.svg")
+        save_figure(plot_gradient_flow(history), written[-1])
     if isinstance(model, nn.MLP):
         written.append(out / "neuron.svg")
         render(_one_neuron_graph(model, X), written[-1])
+        written.append(out / "training.html")
+        training_player(history, model, X, y, progress=progress).save(written[-1])
     elif isinstance(model.layers[0], nn.Conv2d):
         written += [out / "filters.svg", out / "feature_maps.svg"]
         save_figure(plot_filters(model), written[-2])
