@@ -173,6 +173,8 @@ def test_scaling_folded_into_the_model_gives_the_same_outputs(norm):
         (["--model", "rnn", "--activation", "sigmoid"], "takes --activation tanh or relu"),
         (["--model", "rnn", "--hidden", "8,8"], "takes one hidden size, such as --hidden 16"),
         (["--model", "transformer"], "invalid choice"),
+        (["--model", "conv", "--dataset", "digits", "--norm", "batch"],
+         "--norm is for --model mlp, not conv"),
         (["--dataset", "digits", "--samples", "2"], "--samples must be at least 4"),
     ],
 )

@@ -453,6 +453,21 @@ def test_fit_trains_an_rnn_on_sequences_of_shape_n_steps():
     assert history.metric[-1] == 1.0
 
 
+def test_diagnostics_read_the_nested_outputs_of_conv_and_rnn_layers():
+    X, y = nn.data.digits(images=True)
+    model = Sequential(Conv2d(1, 2, 3, seed=0), ReLU(), MaxPool2d(2), Flatten(),
+                       Layer(2 * 3 * 3, 10, activation="linear", seed=0))
+    history = nn.fit(model, X[:20] / 16, y[:20], loss="cross_entropy", epochs=1,
+                     progress=False, diagnostics=True)
+    stats = history.diagnostics[0]
+    assert list(stats) == [f"layers.{i}" for i in range(5)]
+    assert stats["layers.1"]["activation_mean"] >= 0.0  # relu outputs, every pixel counted
+    S, p = nn.data.parity(16, length=4, seed=0)
+    rnn = Sequential(RNN(1, 3, seed=0), LastStep(), Layer(3, 2, activation="linear", seed=0))
+    history = nn.fit(rnn, S, p, loss="cross_entropy", epochs=1, progress=False, diagnostics=True)
+    assert list(history.diagnostics[0]) == ["layers.0", "layers.1", "layers.2"]
+
+
 def test_fit_names_the_shape_when_x_has_no_rows_dimension():
     with pytest.raises(ValueError, match=r"one row per sample.*got shape \(\)"):
         nn.fit(Sequential(Layer(1, 1)), 3.0, [1], epochs=1, progress=False)

@@ -33,8 +33,7 @@ Decisions where the spec is silent:
   snapshot as into the model, so the player shows the raw inputs and the
   model's raw outputs; its loss curves are those fit printed (for a
   regression, on the standardised target). The player draws MLPs: conv and
-  rnn runs write no ``training.html``, and ``--norm`` and ``--diagnostics``
-  are for MLPs too.
+  rnn runs write no ``training.html``, and ``--norm`` is for MLPs too.
 * conv and rnn models share their weights across positions or time steps,
   so their inputs are scaled alike rather than per column: a conv net's are
   divided by their largest magnitude (zero padding stays zero), an RNN's are
@@ -208,9 +207,8 @@ def run(args) -> int:
     _check_train_args(args)
     hidden = _hidden_sizes(DEFAULT_HIDDEN[args.model] if args.hidden is None else args.hidden)
     activation = _activation(args)
-    if args.model != "mlp" and (args.norm or args.diagnostics):
-        option = "--norm" if args.norm else "--diagnostics"
-        raise UsageError(f"{option} is for --model mlp, not {args.model}")
+    if args.model != "mlp" and args.norm:
+        raise UsageError(f"--norm is for --model mlp, not {args.model}")
     X, y, name = _load_dataset(args)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float).reshape(-1)
