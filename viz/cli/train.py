@@ -274,35 +274,6 @@ def _inputs_for(model: str, X, name: str, hidden: list[int]):
     return X
 
 
-def _build_model(nn, args, X, hidden, activation, n_out, loss):
-    """The model --model asks for, and a one-line description of it."""
-    output_activation = "sigmoid" if loss == "bce" else None  # bce takes probabilities
-    if args.model == "mlp":
-        model = nn.MLP(X.shape[1], [*hidden, n_out], activation=activation, seed=args.seed,
-                       output_activation=output_activation)
-        sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
-        return model, f"an MLP {sizes} ({activation})"
-    act = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
-           "leaky_relu": nn.LeakyReLU}
-    head = [] if output_activation is None else [nn.Sigmoid()]
-    if args.model == "rnn":
-        rnn = nn.RNN(1, hidden[0], nonlinearity=activation, seed=args.seed)
-        model = nn.Sequential(rnn, nn.LastStep(), nn.Layer(hidden[0], n_out, activation="linear",
-                                                           init="xavier", seed=args.seed), *head)
-        return model, (f"an RNN(1, {hidden[0]}, {activation}) -> LastStep -> "
-                       f"Layer({hidden[0]}, {n_out})")
-    layers, channels, (height, width) = [], X.shape[1], X.shape[2:]
-    for k, size in enumerate(hidden):
-        layers += [nn.Conv2d(channels, size, 3, padding=1, seed=args.seed + k), act[activation](),
-                   nn.MaxPool2d(2)]
-        channels, height, width = size, height // 2, width // 2
-    features = channels * height * width
-    layers += [nn.Flatten(), nn.Layer(features, n_out, activation="linear", init="xavier",
-                                      seed=args.seed), *head]
-    convs = " -> ".join(f"Conv2d({size}, 3x3) -> {activation} -> MaxPool2d(2)" for size in hidden)
-    return nn.Sequential(*layers), f"a conv net {convs} -> Layer({features}, {n_out})"
-
-
 def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> int:
     import numpy as np
 
