@@ -5,10 +5,27 @@
     >>> model
     MLP of [Layer of [ReLUNeuron(2), ...
 
+Beyond the MLP, with PyTorch's names: ``Sequential`` and its small modules
+(``ReLU``, ``Tanh``, ``Sigmoid``, ``LeakyReLU``, ``Flatten``, ``Dropout``,
+``LastStep``; nn/containers.py), ``Conv2d`` and ``MaxPool2d`` (nn/conv.py),
+``RNN`` (nn/recurrent.py), and ``to_torch`` / ``from_torch``
+(nn/torch_bridge.py, which imports torch only when called).
+
 ``nn.strategies`` (hypothesis) is imported on demand, not here.
 """
 
 from . import data
+from .containers import (
+    Dropout,
+    Flatten,
+    LastStep,
+    LeakyReLU,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
+from .conv import Conv2d, MaxPool2d
 from .diagnostics import Diagnosis, Finding, diagnose
 from .losses import (
     bce_with_logits,
@@ -34,7 +51,9 @@ from .optim import (
     linear_decay,
     step_decay,
 )
+from .recurrent import RNN
 from .serialize import load, save
+from .torch_bridge import from_torch, to_torch
 from .train import History, evaluate, fit
 
 __all__ = [
@@ -42,18 +61,29 @@ __all__ = [
     "INITS",
     "MLP",
     "NORMS",
+    "RNN",
     "SGD",
     "Adam",
     "AdamW",
     "BatchNorm",
+    "Conv2d",
     "Diagnosis",
+    "Dropout",
     "Finding",
+    "Flatten",
     "History",
+    "LastStep",
     "Layer",
     "LayerNorm",
+    "LeakyReLU",
+    "MaxPool2d",
     "Module",
     "Neuron",
     "Optimizer",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
     "bce_with_logits",
     "binary_cross_entropy",
     "clip_grad_norm",
@@ -64,6 +94,7 @@ __all__ = [
     "evaluate",
     "exponential_decay",
     "fit",
+    "from_torch",
     "hinge_loss",
     "l1_penalty",
     "l2_penalty",
@@ -74,4 +105,5 @@ __all__ = [
     "save",
     "softmax",
     "step_decay",
+    "to_torch",
 ]

@@ -11,6 +11,14 @@ draw for draw; ``circles`` and ``blobs`` follow sklearn's too).
 
 ``load_csv`` reads a CSV file with a header row; ``train_test_split`` and
 ``batches`` split data for training.
+
+Real data without downloads: ``digits``, ``iris``, ``wine`` and
+``breast_cancer`` are scikit-learn's bundled copies of the UCI data sets
+(scikit-learn is imported when one is asked for). ``digits(images=True)``
+gives X of shape (n, 1, 8, 8), one-channel images for ``nn.Conv2d``.
+
+Sequences: ``parity`` and ``sine_waves`` give X of shape (n, length), each
+row a sequence of numbers for ``nn.RNN(1, hidden)``.
 """
 
 from __future__ import annotations
@@ -56,6 +64,13 @@ def _shuffled_with_noise(X, y, noise, rng, shuffle: bool):
 
 def _rows(n) -> int:
     return positive_int(n, "n (the number of rows)", most=MAX_ROWS)
+
+
+def _sequences(n, length) -> tuple[int, int]:
+    n, length = _rows(n), positive_int(length, "length")
+    if n * length > MAX_ROWS:
+        raise ValueError(f"n x length must be at most {MAX_ROWS:,} values, got {n:,} x {length:,}")
+    return n, length
 
 
 def xor() -> tuple[np.ndarray, np.ndarray]:
@@ -305,6 +320,76 @@ def batches(X, y, batch_size: int, shuffle: bool = True, seed=None):
         yield X[rows], y[rows]
 
 
+# -- real data bundled with scikit-learn ---------------------------------------------------
+
+
+def _bundled(name: str):
+    """(data, target) of scikit-learn's bundled copy of data set ``name`` (no download)."""
+    try:
+        from sklearn import datasets
+    except ImportError:
+        raise ImportError(
+            f"nn.data.{name}() reads the copy bundled with scikit-learn: pip install scikit-learn"
+        ) from None
+    bunch = getattr(datasets, f"load_{name}")()
+    return np.asarray(bunch.data, dtype=float), np.asarray(bunch.target, dtype=np.intp)
+
+
+def digits(images: bool = False):
+    """1,797 handwritten digits of 8x8 pixels (0 to 16), labels 0-9.
+
+    X has shape (1797, 64), or (1797, 1, 8, 8) with ``images=True``
+    (channel, row, column: the layout of ``nn.Conv2d``).
+    """
+    X, y = _bundled("digits")
+    return (X.reshape(-1, 1, 8, 8) if images else X), y
+
+
+def iris():
+    """150 iris flowers: 4 measurements (cm) -> 3 species (labels 0-2)."""
+    return _bundled("iris")
+
+
+def wine():
+    """178 wines: 13 chemical measurements -> 3 cultivars (labels 0-2). Standardise X first."""
+    return _bundled("wine")
+
+
+def breast_cancer():
+    """569 tumours: 30 features of cell nuclei -> malignant (0) or benign (1). Standardise X."""
+    return _bundled("breast_cancer")
+
+
+# -- generated sequences ---------------------------------------------------------------------
+
+
+def parity(n: int = 1000, length: int = 8, seed=None):
+    """n random bit strings of ``length`` bits (X, floats 0/1); y = 1 when the count of ones is odd.
+
+    The classic hard case for recurrent networks: every bit matters to the
+    answer, however far back. There are only 2**length distinct strings, so
+    a large n repeats them.
+    """
+    n, length = _sequences(n, length)
+    bits = _generator(seed).integers(0, 2, size=(n, length))
+    return bits.astype(float), (bits.sum(axis=1) % 2).astype(np.intp)
+
+
+def sine_waves(n: int = 200, length: int = 20, seed=None):
+    """n stretches of sine waves, ``length`` samples each (X); y is the next sample.
+
+    Each wave has its own frequency (0.2 to 0.6 radians per step) and phase:
+    ``X[k, t] = sin(f_k * t + phase_k)`` for t < length and
+    ``y[k] = sin(f_k * length + phase_k)``. A regression: predict the next value.
+    """
+    n, length = _sequences(n, length)
+    rng = _generator(seed)
+    frequency = rng.uniform(0.2, 0.6, size=(n, 1))
+    phase = rng.uniform(0.0, 2 * np.pi, size=(n, 1))
+    waves = np.sin(frequency * np.arange(length + 1) + phase)
+    return waves[:, :length], waves[:, length]
+
+
 DATASETS = {
     "xor": xor,
     "moons": moons,
@@ -312,4 +397,12 @@ DATASETS = {
     "blobs": blobs,
     "spiral": spiral,
     "house_prices": house_prices,
+    "parity": parity,
+    "sine_waves": sine_waves,
+    "digits": digits,
+    "iris": iris,
+    "wine": wine,
+    "breast_cancer": breast_cancer,
 }
+# The bundled data sets have a fixed size and no randomness: no n, no seed.
+BUNDLED = ("digits", "iris", "wine", "breast_cancer")

@@ -45,6 +45,7 @@ import numpy as np
 
 from autograd import Value, no_grad
 
+from . import _shapes
 from .module import watching
 
 STATS = ("grad_norm", "update_ratio", "activation_mean", "activation_std", "dead", "saturated")
@@ -64,11 +65,8 @@ def _as_matrix(outputs) -> np.ndarray:
     except (AttributeError, TypeError, ValueError):
         pass
     rows = []
-    for output in outputs:
-        if isinstance(output, (list, tuple)):
-            rows.append([v.data if type(v) is Value else float(v) for v in output])
-        else:
-            rows.append([output.data if type(output) is Value else float(output)])
+    for output in outputs:  # any nesting: a conv layer's images, an RNN's hidden states
+        rows.append([v.data if type(v) is Value else float(v) for v in _shapes.flat(output)])
     return np.array(rows, dtype=float)
 
 

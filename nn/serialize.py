@@ -1,6 +1,6 @@
 """Model files: a model as JSON, read back with every field validated.
 
-    {"format": "chainrule-model", "version": 1,
+    {"format": "chainrule-model", "version": 2,
      "architecture": {"type": "MLP", "nin": 2, "nouts": [16, 16, 1],
                       "activation": "relu", "output_activation": "linear",
                       "dropout": 0.0},
@@ -10,10 +10,12 @@
 every parameter, then every buffer (batch norm's running statistics, which
 are not trained but are needed to evaluate the model, as in PyTorch's
 state_dict). ``architecture`` holds the constructor arguments (``type`` names
-a registered kind: MLP, Layer, Neuron, BatchNorm or LayerNorm here; other
-modules register theirs with ``register``). Fields added to a kind later
-(MLP's and Layer's ``norm``) are optional, so files written before them
-keep loading. Loading never unpickles and never evaluates anything: the
+a registered kind: MLP, Layer and Neuron since version 1, BatchNorm,
+LayerNorm, Sequential, its layers and RNN since version 2, a Sequential's
+``layers`` holding its children's architectures; other modules register
+theirs with ``register``). Fields added to a kind later (MLP's and Layer's
+``norm``) are optional, so files written before them keep loading; version-1
+files read as they always did. Loading never unpickles and never evaluates anything: the
 text is parsed as JSON, checked field by field, the parameter count and
 names the architecture implies are checked against the cap and the file
 before any module is built, then the model is rebuilt and the parameters are
@@ -31,11 +33,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ._checks import MAX_PARAMETERS, few, mlp_parameter_count, quoted, read_regular_file
+from .containers import Dropout, Flatten, LastStep, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
+from .conv import Conv2d, MaxPool2d
 from .module import ACTIVATIONS, MLP, NORMS, Layer, Module, Neuron
 from .norm import BatchNorm, LayerNorm, _eps, _momentum
+from .recurrent import NONLINEARITIES, RNN
 
 FORMAT = "chainrule-model"
-VERSION = 1
+VERSION = 2  # version 2 adds Sequential, its layers and RNN; version-1 files read the same way
+READABLE_VERSIONS = (1, 2)
 MAX_BYTES = 200_000_000  # far above any scalar-engine model; refuses to read a disk image
 MAX_UNITS = 1_000_000  # layer sizes beyond this cannot be meant for a scalar engine
 MAX_DIGITS = 400  # an integer literal this long is already far beyond any float
@@ -186,9 +192,10 @@ def from_dict(content: dict) -> Module:
             f"not a model file: format is {quoted(content['format'])}, expected {FORMAT!r}"
         )
     version = content["version"]
-    if type(version) is not int or version != VERSION:
+    if type(version) is not int or version not in READABLE_VERSIONS:
         raise ValueError(
-            f"unsupported model file version {quoted(version)} (this chainrule reads {VERSION})"
+            f"unsupported model file version {quoted(version, 60)} (this chainrule reads "
+            f"{' and '.join(map(str, READABLE_VERSIONS))})"
         )
     architecture = content["architecture"]
     kind = kind_of(architecture)
@@ -484,4 +491,187 @@ register(
     _norm_count,
     lambda arch: _norm_parameter_names(arch["num_features"]),
     lambda arch: LayerNorm(arch["num_features"], eps=arch["eps"]),
+)
+
+# Version 2: Sequential and the modules it strings together, Conv2d, MaxPool2d and RNN.
+
+MAX_DEPTH = 32  # Sequentials inside Sequentials
+MAX_MODULES = 100_000  # modules in one architecture, however nested
+
+
+def _layers(arch) -> list:
+    layers = arch["layers"]
+    if not isinstance(layers, list) or not layers:
+        raise ValueError(
+            "Sequential architecture: 'layers' must be a non-empty list of architectures, "
+            f"got {layers!r:.60}"
+        )
+    return layers
+
+
+def _sequential_count(arch, depth: int = 1, budget: list | None = None) -> int:
+    """The parameters of a Sequential, each child checked through its own kind.
+
+    Nested Sequentials recurse here (not through ``KINDS``) to keep count of
+    the depth and of the modules, both bounded before anything is built.
+    """
+    if depth > MAX_DEPTH:
+        raise ValueError(f"Sequential architecture nested more than {MAX_DEPTH} deep")
+    budget = [MAX_MODULES] if budget is None else budget
+    total = 0
+    for child in _layers(arch):
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ValueError(f"Sequential architecture holds more than {MAX_MODULES} modules")
+        kind = kind_of(child)
+        if child["type"] == "Sequential":
+            total += _sequential_count(child, depth + 1, budget)
+        else:
+            total += kind.count(child)
+    return total
+
+
+def _sequential_names(arch) -> Iterator[str]:
+    """The children's names in state_dict order: every parameter, then every buffer.
+
+    A kind names its parameters first (``count`` of them), then its buffers.
+    """
+    buffers = []
+    for i, child in enumerate(_layers(arch)):
+        kind = kind_of(child)
+        names = kind.names(child)
+        for _ in range(kind.count(child)):
+            yield f"layers.{i}.{next(names)}"
+        buffers.extend(f"layers.{i}.{name}" for name in names)
+    yield from buffers
+
+
+def _sequential_build(arch) -> Sequential:
+    return Sequential(*[kind_of(child).build(child) for child in _layers(arch)])
+
+
+def _pair(value, what: str, least: int) -> tuple[int, int]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(type(v) is int and least <= v <= MAX_UNITS for v in value)
+    ):
+        raise ValueError(
+            f"architecture: {what} must be a list of two ints from {least} to {MAX_UNITS}, "
+            f"got {value!r:.60}"
+        )
+    return value[0], value[1]
+
+
+def _conv_count(arch) -> int:
+    kh, kw = _pair(arch["kernel_size"], "kernel_size", 1)
+    _pair(arch["stride"], "stride", 1)
+    _pair(arch["padding"], "padding", 0)
+    fan_in = _units(arch["in_channels"], "in_channels") * kh * kw
+    return (fan_in + 1) * _units(arch["out_channels"], "out_channels")
+
+
+def _conv_names(arch) -> Iterator[str]:
+    kh, kw = arch["kernel_size"]
+    for o in range(arch["out_channels"]):
+        for c in range(arch["in_channels"]):
+            for i in range(kh):
+                for j in range(kw):
+                    yield f"weight.{o}.{c}.{i}.{j}"
+    for o in range(arch["out_channels"]):
+        yield f"bias.{o}"
+
+
+def _pool_count(arch) -> int:
+    kernel = _pair(arch["kernel_size"], "kernel_size", 1)
+    _pair(arch["stride"], "stride", 1)
+    padding = _pair(arch["padding"], "padding", 0)
+    if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
+        raise ValueError("MaxPool2d architecture: padding must be at most half the kernel size")
+    return 0
+
+
+def _rnn_count(arch) -> int:
+    if arch["nonlinearity"] not in NONLINEARITIES:
+        raise ValueError(
+            f"RNN architecture: unknown nonlinearity {arch['nonlinearity']!r:.60}: "
+            f"expected one of {', '.join(NONLINEARITIES)}"
+        )
+    inputs, hidden = _units(arch["input_size"], "input_size"), _units(arch["hidden_size"],
+                                                                      "hidden_size")
+    return hidden * (inputs + hidden + 2)
+
+
+def _rnn_names(arch) -> Iterator[str]:
+    hidden = arch["hidden_size"]
+    for name, columns in (("weight_ih_l0", arch["input_size"]), ("weight_hh_l0", hidden)):
+        for i in range(hidden):
+            for j in range(columns):
+                yield f"{name}.{i}.{j}"
+    for name in ("bias_ih_l0", "bias_hh_l0"):
+        for i in range(hidden):
+            yield f"{name}.{i}"
+
+
+def _slope(value) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(
+            f"LeakyReLU architecture: 'negative_slope' must be a finite number, got {value!r:.60}"
+        )
+    return float(value)
+
+
+def _leaky_count(arch) -> int:
+    _slope(arch["negative_slope"])
+    return 0
+
+
+def _dropout_count(arch) -> int:
+    _dropout(arch["p"])
+    return 0
+
+
+def _no_names(arch) -> Iterator[str]:
+    return iter(())
+
+
+register("Sequential", {"layers"}, _sequential_count, _sequential_names, _sequential_build)
+for _module in (ReLU, Tanh, Sigmoid, Flatten, LastStep):
+    register(_module.__name__, (), lambda arch: 0, _no_names, lambda arch, m=_module: m())
+register(
+    "LeakyReLU",
+    {"negative_slope"},
+    _leaky_count,
+    _no_names,
+    lambda arch: LeakyReLU(_slope(arch["negative_slope"])),
+)
+register(
+    "Dropout",
+    {"p"},
+    _dropout_count,
+    _no_names,
+    lambda arch: Dropout(_dropout(arch["p"]), seed=0),
+)
+register(
+    "Conv2d",
+    {"in_channels", "out_channels", "kernel_size", "stride", "padding"},
+    _conv_count,
+    _conv_names,
+    lambda arch: Conv2d(arch["in_channels"], arch["out_channels"], arch["kernel_size"],
+                        stride=arch["stride"], padding=arch["padding"], seed=0),
+)
+register(
+    "MaxPool2d",
+    {"kernel_size", "stride", "padding"},
+    _pool_count,
+    _no_names,
+    lambda arch: MaxPool2d(arch["kernel_size"], stride=arch["stride"], padding=arch["padding"]),
+)
+register(
+    "RNN",
+    {"input_size", "hidden_size", "nonlinearity"},
+    _rnn_count,
+    _rnn_names,
+    lambda arch: RNN(arch["input_size"], arch["hidden_size"],
+                     nonlinearity=arch["nonlinearity"], seed=0),
 )

@@ -56,6 +56,10 @@ Decisions where the spec is silent, documented here:
   before the first epoch (index 0) and after each completed epoch (index k
   after epoch k), for the training player. Early stopping does not prune
   them: they show every epoch that ran, while the model gets the best one.
+* X has one row per sample: (rows, features) for an MLP, (rows, C, H, W)
+  images for a convolutional net, (rows, steps) or (rows, steps, features)
+  sequences for an RNN. Each sample reaches the model as nested lists of
+  floats (``X[i].tolist()``), the layout those modules take.
 """
 
 from __future__ import annotations
@@ -547,8 +551,11 @@ def _arrays(X, y, x_name: str, y_name: str):
     X, y = numeric_array(X, x_name).astype(float, copy=False), numeric_array(y, y_name)
     if X.ndim == 1:
         X = X.reshape(-1, 1)  # one feature per row
-    if X.ndim != 2:
-        raise ValueError(f"{x_name} must have shape (rows, features), got shape {X.shape}")
+    if X.ndim < 2:
+        raise ValueError(
+            f"{x_name} must have one row per sample: shape (rows, features), or (rows, ...) "
+            f"for images and sequences, got shape {X.shape}"
+        )
     if len(X) != len(y):
         raise ValueError(f"{x_name} has {len(X)} rows but {y_name} has {len(y)}")
     if len(X) == 0:

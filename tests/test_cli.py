@@ -225,6 +225,7 @@ def test_the_parser_offers_exactly_what_nn_has():
     from viz.cli import train as cli
 
     assert set(cli.DATASETS) == set(data.DATASETS)
+    assert cli.BUNDLED == data.BUNDLED
     assert set(cli.LOSSES) == set(losses.LOSSES)
     assert set(cli.ACTIVATIONS) == set(nn.ACTIVATIONS) - {"linear"}
     assert set(cli.OPTIMIZERS) == set(optim.OPTIMIZERS) | {"momentum"}

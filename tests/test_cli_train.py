@@ -166,6 +166,16 @@ def test_scaling_folded_into_the_model_gives_the_same_outputs(norm):
          "--norm batch needs batches of at least 2"),
         (["--norm", "batch", "--samples", "26", "--batch-size", "4", "--validation", "0.2",
           "--epochs", "1", "--no-progress"], "leaves a batch of one training row"),
+        (["--model", "conv"], "--model conv needs images: moons has 2 features per row"),
+        (["--model", "conv", "--dataset", "digits", "--hidden", "2,2,2,2"],
+         "at most 3 convolutions fit"),
+        (["--model", "conv", "--dataset", "digits", "--hidden", ""], "at least one convolution"),
+        (["--model", "rnn", "--activation", "sigmoid"], "takes --activation tanh or relu"),
+        (["--model", "rnn", "--hidden", "8,8"], "takes one hidden size, such as --hidden 16"),
+        (["--model", "transformer"], "invalid choice"),
+        (["--model", "conv", "--dataset", "digits", "--norm", "batch"],
+         "--norm is for --model mlp, not conv"),
+        (["--dataset", "digits", "--samples", "2"], "--samples must be at least 4"),
     ],
 )
 def test_bad_train_arguments_are_usage_errors(capsys, tmp_path, monkeypatch, argv, reason):
@@ -237,3 +247,82 @@ def test_norm_trains_a_normalised_model_that_loads_and_takes_raw_inputs(capsys, 
     X, _ = nn.data.house_prices(24, seed=0)
     model.eval()
     assert all(np.isfinite(model(list(row)).data) for row in X.tolist())
+
+
+CONV = ["--model", "conv", "--hidden", "2", "--samples", "40", "--epochs", "1", "--no-progress"]
+
+
+@pytest.mark.graphviz
+def test_train_a_conv_net_on_digits_writes_filters_and_feature_maps(capsys, tmp_path):
+    import numpy as np
+
+    import nn
+
+    status, out, _ = run(capsys, "train", "--dataset", "digits", "--out", str(tmp_path), *CONV)
+    assert status == 0
+    assert "a conv net Conv2d(2, 3x3) -> relu -> MaxPool2d(2) -> Layer(32, 10)" in out
+    assert "digits (40 rows, classification)" in out
+    for name in ("model.json", "history.csv", "loss.svg", "filters.svg", "feature_maps.svg"):
+        assert (tmp_path / name).stat().st_size > 0 and str(tmp_path / name) in out
+    assert not (tmp_path / "network.svg").exists()
+    model = nn.load(tmp_path / "model.json")
+    assert isinstance(model, nn.Sequential) and isinstance(model.layers[0], nn.Conv2d)
+    # the input scale is folded in: raw pixels (0..16) give the trained model's outputs
+    images, _ = nn.data.digits(images=True)
+    outputs = [v.data for v in model.eval()(images[0])]
+    assert len(outputs) == 10 and np.all(np.isfinite(outputs))
+
+
+def test_conv_scaling_folded_into_the_first_convolution_gives_the_same_outputs():
+    import numpy as np
+
+    import nn
+    from viz.cli.train import _fold_scaling
+
+    images = nn.data.digits(images=True)[0][:3]
+    scale = float(images.max())
+    for model in (nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, seed=0), nn.ReLU(), nn.Flatten(),
+                                nn.Layer(128, 1, activation="linear", seed=0)),
+                  nn.Sequential(nn.RNN(1, 3, seed=0), nn.LastStep(),
+                                nn.Layer(3, 1, activation="linear", seed=0))):
+        is_conv = isinstance(model.layers[0], nn.Conv2d)
+        inputs, shift = (images, 0.0) if is_conv else (images[:, 0, 0], 3.0)
+        scaled = [model((x - shift) / scale).data * 2.0 + 5.0 for x in inputs]
+        _fold_scaling(model, shift, scale, 5.0, 2.0)
+        raw = [model(x).data for x in inputs]
+        np.testing.assert_allclose(raw, scaled, rtol=1e-9)
+
+
+@pytest.mark.graphviz
+@pytest.mark.parametrize("dataset", ["parity", "sine_waves"])
+def test_train_an_rnn_on_sequences_writes_the_bptt_picture(capsys, tmp_path, dataset):
+    import nn
+
+    status, out, _ = run(capsys, "train", "--dataset", dataset, "--model", "rnn", "--hidden", "3",
+                         "--samples", "30", "--epochs", "1", "--no-progress", "--out",
+                         str(tmp_path))
+    assert status == 0
+    assert "an RNN(1, 3, tanh) -> LastStep -> Layer(3, 1)" in out
+    assert ("regression" in out) == (dataset == "sine_waves")
+    assert (tmp_path / "bptt.svg").stat().st_size > 0
+    assert isinstance(nn.load(tmp_path / "model.json").layers[0], nn.RNN)
+
+
+@pytest.mark.graphviz
+def test_bundled_data_sets_train_an_mlp_and_samples_draws_rows(capsys, tmp_path):
+    status, out, _ = run(capsys, "train", "--dataset", "iris", "--out", str(tmp_path), *FAST)
+    assert status == 0
+    assert "MLP 4-4-3" in out and "iris (24 rows" in out
+    status, out, _ = run(capsys, "train", "--dataset", "breast_cancer", "--epochs", "1",
+                         "--hidden", "", "--out", str(tmp_path), "--no-progress")
+    assert status == 0 and "MLP 30-1" in out and "(569 rows" in out
+
+
+@pytest.mark.graphviz
+def test_a_csv_of_square_rows_trains_a_conv_net(capsys, tmp_path):
+    rng = random.Random(0)
+    rows = [[rng.random() for _ in range(16)] + [k % 2] for k in range(20)]
+    path = write_csv(tmp_path / "images.csv", [f"p{i}" for i in range(16)] + ["label"], rows)
+    status, out, _ = run(capsys, "train", "--dataset", str(path), "--model", "conv", "--hidden",
+                         "2", "--epochs", "1", "--no-progress", "--out", str(tmp_path / "out"))
+    assert status == 0 and "Layer(8, 1)" in out

@@ -5,8 +5,10 @@ import pytest
 
 from nn import data
 
+GENERATED = sorted(set(data.DATASETS) - set(data.BUNDLED))
 
-@pytest.mark.parametrize("name", sorted(data.DATASETS))
+
+@pytest.mark.parametrize("name", GENERATED)
 def test_data_sets_have_documented_shapes_and_are_seedable(name):
     make = data.DATASETS[name]
     X, y = make() if name == "xor" else make(seed=3)
@@ -16,8 +18,60 @@ def test_data_sets_have_documented_shapes_and_are_seedable(name):
         X2, y2 = make(seed=3)
         assert np.array_equal(X, X2) and np.array_equal(y, y2)
         assert not np.array_equal(X, make(seed=4)[0])
-    if name != "house_prices":
+    if name not in ("house_prices", "sine_waves"):
         assert y.dtype.kind == "i"
+
+
+BUNDLED_SHAPES = {"digits": (1797, 64, 10), "iris": (150, 4, 3), "wine": (178, 13, 3),
+                  "breast_cancer": (569, 30, 2)}
+
+
+@pytest.mark.parametrize("name", data.BUNDLED)
+def test_bundled_data_sets_are_scikit_learns_copies(name):
+    X, y = data.DATASETS[name]()
+    rows, features, classes = BUNDLED_SHAPES[name]
+    assert X.shape == (rows, features) and X.dtype == float and np.all(np.isfinite(X))
+    assert y.dtype.kind == "i" and sorted(set(y.tolist())) == list(range(classes))
+
+
+def test_digits_as_images_have_shape_n_1_8_8_in_the_same_order():
+    X, y = data.digits()
+    images, labels = data.digits(images=True)
+    assert images.shape == (1797, 1, 8, 8) and np.array_equal(labels, y)
+    assert np.array_equal(images[5, 0, 2], X[5, 16:24])  # row 2 of image 5
+    assert X.min() == 0.0 and X.max() == 16.0
+
+
+def test_bundled_data_sets_without_scikit_learn_say_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    with pytest.raises(ImportError, match="pip install scikit-learn"):
+        data.iris()
+
+
+def test_parity_labels_count_the_ones():
+    X, y = data.parity(300, length=8, seed=1)
+    assert X.shape == (300, 8) and set(np.unique(X)) == {0.0, 1.0}
+    assert np.array_equal(y, X.sum(axis=1).astype(int) % 2)
+    assert 0.4 < y.mean() < 0.6
+
+
+def test_sine_waves_target_is_the_next_sample_of_each_wave():
+    X, y = data.sine_waves(50, length=12, seed=2)
+    assert X.shape == (50, 12) and y.shape == (50,)
+    assert np.all(np.abs(X) <= 1.0)
+    # a sine wave obeys s(t+1) = 2 cos(f) s(t) - s(t-1); recover f from the samples
+    two_cos = (X[:, 2] + X[:, 0]) / X[:, 1]
+    predicted = two_cos * X[:, -1] - X[:, -2]
+    usable = np.abs(X[:, 1]) > 0.1
+    np.testing.assert_allclose(predicted[usable], y[usable], atol=1e-9)
+
+
+@pytest.mark.parametrize("make", [data.parity, data.sine_waves])
+def test_sequence_sizes_are_checked(make):
+    with pytest.raises(ValueError, match="length must be a positive int"):
+        make(10, length=0)
 
 
 def test_classification_sets_have_balanced_labels():

@@ -38,7 +38,7 @@ def test_model_file_is_readable_json_with_the_documented_fields(tmp_path):
     nn.save(MLP(2, [1], seed=0), path)
     content = json.loads(path.read_text())
     assert list(content) == ["format", "version", "architecture", "parameters"]
-    assert content["format"] == FORMAT and content["version"] == 1
+    assert content["format"] == FORMAT and content["version"] == 2
     assert content["architecture"]["nouts"] == [1]
     assert list(content["parameters"]) == [
         "layers.0.neurons.0.w.0",
@@ -71,7 +71,7 @@ BAD_FILES = {
     "malformed": ('{"format": chainrule}', "malformed JSON"),
     "not an object": ("[1, 2]", "expected a JSON object"),
     "wrong format": (edited(lambda c: c.update(format="keras")), "format is 'keras'"),
-    "future version": (edited(lambda c: c.update(version=2)), "unsupported model file version 2"),
+    "future version": (edited(lambda c: c.update(version=3)), "unsupported model file version 3"),
     "extra field": (edited(lambda c: c.update(code="import os")), "unexpected fields \\['code'\\]"),
     "wrong layer size": (
         edited(lambda c: c["architecture"].update(nouts=[3, 1])),
@@ -151,21 +151,32 @@ def test_saving_a_diverged_model_is_refused(tmp_path):
         model.save(tmp_path / "m.json")
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        MLP(3, [4, 2], dropout=0.1, seed=1),
-        Layer(2, 3, seed=2),
-        Neuron(4, seed=3),
-        MLP(3, [4, 5, 2], norm="batch", seed=1),
-        MLP(3, [4, 2], norm="layer", seed=1),
-        Layer(2, 3, norm="batch", seed=2),
-        nn.BatchNorm(3, momentum=None),
-        nn.LayerNorm(4, eps=1e-3),
-    ],
-    ids=["mlp", "layer", "neuron", "mlp batch norm", "mlp layer norm", "layer batch norm",
-         "batch norm", "layer norm"],
-)
+KIND_EXAMPLES = {
+    "mlp": MLP(3, [4, 2], dropout=0.1, seed=1),
+    "layer": Layer(2, 3, seed=2),
+    "neuron": Neuron(4, seed=3),
+    "mlp batch norm": MLP(3, [4, 5, 2], norm="batch", seed=1),
+    "mlp layer norm": MLP(3, [4, 2], norm="layer", seed=1),
+    "layer batch norm": Layer(2, 3, norm="batch", seed=2),
+    "batch norm": nn.BatchNorm(3, momentum=None),
+    "layer norm": nn.LayerNorm(4, eps=1e-3),
+    "sequential of norms": nn.Sequential(nn.Layer(2, 3, activation="linear", seed=12),
+                                         nn.BatchNorm(3), nn.ReLU(), nn.LayerNorm(3)),
+    "conv2d": nn.Conv2d(2, 3, (2, 3), stride=(2, 1), padding=(0, 1), seed=4),
+    "maxpool2d": nn.MaxPool2d(3, stride=2, padding=1),
+    "rnn": nn.RNN(2, 3, nonlinearity="relu", seed=5),
+    "small modules": nn.Sequential(nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.LeakyReLU(0.2),
+                                   nn.Flatten(), nn.Dropout(0.3), nn.LastStep()),
+    "sequential": nn.Sequential(
+        nn.Conv2d(1, 2, 3, seed=6), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Sequential(nn.Layer(8, 4, seed=7), nn.Neuron(4, seed=8)), nn.MLP(1, [2, 2], seed=9),
+    ),
+    "rnn classifier": nn.Sequential(nn.RNN(1, 4, seed=10), nn.LastStep(),
+                                    nn.Layer(4, 2, activation="linear", seed=11)),
+}
+
+
+@pytest.mark.parametrize("model", list(KIND_EXAMPLES.values()), ids=list(KIND_EXAMPLES))
 def test_each_kind_names_the_parameters_its_module_has(model):
     # The names of the whole state: parameters, then buffers (batch norm's running statistics).
     kind = nn.serialize.kind_of(model.architecture())

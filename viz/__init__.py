@@ -2,9 +2,10 @@
 
 Computation graphs with their gradients (graphviz, rendered to SVG, PNG or
 PDF), the backward-pass stepper and the training player for Jupyter, network
-diagrams and matplotlib plots. Names are imported on first use, so
-``import viz`` stays light and graphviz or matplotlib load only when a picture
-is asked for.
+diagrams and matplotlib plots (``viz.layers``: images, filters, feature maps
+and backpropagation through time for convolutional and recurrent models).
+Names are imported on first use, so ``import viz`` stays light and graphviz
+or matplotlib load only when a picture is asked for.
 """
 
 import importlib
@@ -21,6 +22,11 @@ _EXPORTS = {
     "plot_decision_boundary": "plots",
     "plot_gradient_flow": "health",
     "plot_layer_stats": "health",
+    "plot_images": "layers",
+    "plot_filters": "layers",
+    "plot_feature_maps": "layers",
+    "plot_bptt": "layers",
+    "bptt_norms": "layers",
     "step_through": "stepper",
     "Stepper": "stepper",
     "training_player": "player",

@@ -1,7 +1,18 @@
-"""``chainrule train``: train an MLP on a data set and write its model, history and pictures.
+"""``chainrule train``: train a model on a data set and write its model, history and pictures.
 
     chainrule train --dataset moons --hidden 16,16 --epochs 60 --out out
     chainrule train --dataset houses.csv --target price --optimizer momentum --lr 0.05
+    chainrule train --dataset digits --model conv --hidden 8 --epochs 10 --out digits
+    chainrule train --dataset parity --model rnn --hidden 16 --epochs 60 --out parity
+
+``--model`` chooses the design: ``mlp`` (the default; images are flattened),
+``conv`` (images: per size in ``--hidden``, a 3x3 ``Conv2d`` with padding 1
+of that many channels, the activation and a 2x2 ``MaxPool2d``, then
+``Flatten`` and a linear ``Layer`` to the outputs) or ``rnn`` (each row a
+sequence of numbers: ``RNN(1, hidden)``, ``LastStep()`` and a linear
+``Layer``). Images are digits' 8x8 pictures, or the rows of a CSV file
+with a square number of features (one channel, row-major).
+
 
 Decisions where the spec is silent:
 
@@ -21,7 +32,19 @@ Decisions where the spec is silent:
   run: fit keeps a snapshot per epoch, the scaling is folded into every
   snapshot as into the model, so the player shows the raw inputs and the
   model's raw outputs; its loss curves are those fit printed (for a
-  regression, on the standardised target).
+  regression, on the standardised target). The player draws MLPs: conv and
+  rnn runs write no ``training.html``, and ``--norm`` is for MLPs too.
+* conv and rnn models share their weights across positions or time steps,
+  so their inputs are scaled alike rather than per column: a conv net's are
+  divided by their largest magnitude (zero padding stays zero), an RNN's are
+  standardised with one mean and one deviation (parity's 0/1 bits become
+  -1/+1). The scaling is folded into the first convolution's (or the RNN's
+  input) weights and biases before saving.
+  They write ``filters.svg`` and ``feature_maps.svg`` (conv) or ``bptt.svg``
+  (rnn: the gradient reaching each time step for the first sequence) where
+  an MLP writes ``network.svg`` and ``neuron.svg``.
+* Bundled data sets (digits, iris, wine, breast_cancer) have a fixed size:
+  ``--samples`` then draws that many of their rows at random (default: all).
 """
 
 from __future__ import annotations
@@ -36,7 +59,11 @@ from ._common import INTERRUPTED, UsageError, add_command, save_figure
 
 # nn's names, written out so that the parser needs no numpy (a test keeps them equal);
 # "linear" hidden layers are left out, "momentum" is SGD with momentum 0.9.
-DATASETS = ("moons", "circles", "blobs", "spiral", "xor", "house_prices")
+DATASETS = ("moons", "circles", "blobs", "spiral", "xor", "house_prices", "parity", "sine_waves",
+            "digits", "iris", "wine", "breast_cancer")
+BUNDLED = ("digits", "iris", "wine", "breast_cancer")  # fixed rows; the others are generated
+MODELS = ("mlp", "conv", "rnn")
+DEFAULT_HIDDEN = {"mlp": "16,16", "conv": "8", "rnn": "16"}
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
 LOSSES = ("mse", "bce", "bce_with_logits", "cross_entropy", "hinge")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
@@ -47,21 +74,31 @@ MAX_CLASSES = 10
 def add_parser(commands) -> None:
     """Registers ``train`` and its options."""
     train = add_command(
-        commands, "train", run, help="train an MLP on a data set and write its pictures",
-        description="Train an MLP; writes model.json, history.csv, loss.svg, network.svg, "
-        "neuron.svg, training.html (the training player: every epoch, offline), for a "
-        "classification with two inputs decision_boundary.svg and, with --diagnostics, "
-        "gradient_flow.svg into --out.",
+        commands, "train", run, help="train a model (MLP, conv net or RNN) and write its pictures",
+        description="Train a model; writes model.json, history.csv, loss.svg and, by model, "
+        "network.svg, neuron.svg and training.html (the training player: every epoch, "
+        "offline) for an mlp, filters.svg and feature_maps.svg for a conv net, bptt.svg for "
+        "an rnn; for a classification with two inputs decision_boundary.svg and, with "
+        "--diagnostics, gradient_flow.svg into --out.",
     )
     train.add_argument("--dataset", default="moons",
                        help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
     train.add_argument("--target", help="the target column of a CSV file (default: the last)")
-    train.add_argument("--samples", type=int, default=200,
-                       help="points drawn for a built-in data set (default: 200)")
-    train.add_argument("--hidden", default="16,16",
-                       help="hidden layer sizes, e.g. 16,16; '' for none (default: 16,16)")
-    train.add_argument("--activation", choices=ACTIVATIONS, default="relu",
-                       help="of the hidden layers (default: relu)")
+    train.add_argument("--samples", type=int,
+                       help="points drawn for a generated data set (default: 200); rows drawn "
+                       "at random from a bundled one (digits, iris, wine, breast_cancer; "
+                       "default: all)")
+    train.add_argument("--model", choices=MODELS, default="mlp",
+                       help="mlp; conv for images (digits, or CSV rows of a square number of "
+                       "features): 3x3 convolutions, each with 2x2 max pooling, then a linear "
+                       "layer; rnn for sequences (parity, sine_waves: each row a sequence): an "
+                       "RNN read at its last step by a linear layer (default: mlp)")
+    train.add_argument("--hidden",
+                       help="mlp: hidden layer sizes, e.g. 16,16, '' for none (default: 16,16); "
+                       "conv: channels of each convolution (default: 8); rnn: the hidden size "
+                       "(default: 16)")
+    train.add_argument("--activation", choices=ACTIVATIONS,
+                       help="of the hidden layers (default: relu; rnn: tanh, or relu)")
     train.add_argument("--norm", choices=NORMS,
                        help="normalise each hidden layer before its activation (default: none)")
     train.add_argument("--loss", choices=LOSSES,
@@ -101,7 +138,7 @@ def _hidden_sizes(text: str) -> list[int]:
 
 
 def _load_dataset(args):
-    """(X, y, name) for --dataset: a built-in generator or a CSV file."""
+    """(X, y, name) for --dataset: a built-in data set or a CSV file."""
     source = args.dataset
     path = Path(source)
     if source not in DATASETS and path.suffix.lower() != ".csv" and not path.exists():
@@ -114,8 +151,14 @@ def _load_dataset(args):
 
     if source == "xor":
         return (*data.xor(), source)
+    if source == "digits":
+        X, y = data.digits(images=args.model == "conv")
+        return (*_some_rows(X, y, args), source)
+    if source in BUNDLED:
+        return (*_some_rows(*data.DATASETS[source](), args), source)
     if source in DATASETS:
-        return (*data.DATASETS[source](n=args.samples, seed=args.seed), source)
+        n = 200 if args.samples is None else args.samples
+        return (*data.DATASETS[source](n=n, seed=args.seed), source)
     try:
         X, y = data.load_csv(path, target=args.target)
     except FileNotFoundError:
@@ -125,14 +168,24 @@ def _load_dataset(args):
     return X, y, path.name
 
 
+def _some_rows(X, y, args):
+    """--samples rows of a bundled data set drawn at random (seeded), or all of them."""
+    if args.samples is None or args.samples >= len(X):
+        return X, y
+    import numpy as np
+
+    chosen = np.sort(np.random.default_rng(args.seed).permutation(len(X))[: args.samples])
+    return X[chosen], y[chosen]
+
+
 def _check_train_args(args) -> None:
     from nn._checks import MAX_ROWS
 
     for option, value, least in (("--epochs", args.epochs, 1), ("--samples", args.samples, 4),
                                  ("--batch-size", args.batch_size, 0), ("--seed", args.seed, 0)):
-        if value < least:
+        if value is not None and value < least:
             raise UsageError(f"{option} must be at least {least}, got {value}")
-    if args.samples > MAX_ROWS:
+    if args.samples is not None and args.samples > MAX_ROWS:
         raise UsageError(f"--samples must be at most {MAX_ROWS:,} (the most rows a built-in "
                          f"data set draws), got {args.samples:,}")
     if not 0 < args.lr < float("inf"):
@@ -157,12 +210,16 @@ def run(args) -> int:
     import numpy as np
 
     _check_train_args(args)
-    hidden = _hidden_sizes(args.hidden)
+    hidden = _hidden_sizes(DEFAULT_HIDDEN[args.model] if args.hidden is None else args.hidden)
+    activation = _activation(args)
+    if args.model != "mlp" and args.norm:
+        raise UsageError(f"--norm is for --model mlp, not {args.model}")
     X, y, name = _load_dataset(args)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float).reshape(-1)
-    if X.ndim != 2 or len(X) != len(y) or len(X) < 2:
+    if X.ndim not in (2, 4) or len(X) != len(y) or len(X) < 2:
         raise UsageError(f"{name}: expected rows of inputs with one target each, got {X.shape}")
+    X = _inputs_for(args.model, X, name, hidden)
     task, labels = _task(y)
     if task == "classification":
         if len(labels) < 2:
@@ -179,24 +236,17 @@ def run(args) -> int:
         raise UsageError(f"--loss {loss} handles two classes, but {name} has {len(labels)}: "
                          "use cross_entropy")
     n_out = len(labels) if loss == "cross_entropy" else 1
-    _check_sizes(args, X, y, [X.shape[1], *hidden, n_out])
-    return _fit_and_report(args, X, y, name, task, hidden, n_out, loss)
+    _check_data(args, X, y)
+    return _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss)
 
 
-def _check_sizes(args, X, y, sizes: list[int]) -> None:
-    """The data, the model's size and the validation split, checked before anything is built."""
-    from nn._checks import (
-        check_parameter_count,
-        mlp_parameter_count,
-        numeric_array,
-        validation_rows,
-    )
+def _check_data(args, X, y) -> None:
+    """The data and the validation split, checked before anything is built."""
+    from nn._checks import numeric_array, validation_rows
 
     try:
         numeric_array(X, "the inputs")
         numeric_array(y, "the target")
-        check_parameter_count(mlp_parameter_count(sizes, norm=args.norm is not None),
-                              f"--hidden {args.hidden}: the MLP {'-'.join(map(str, sizes))}")
     except ValueError as error:
         raise UsageError(str(error)) from None
     if args.validation:
@@ -206,23 +256,75 @@ def _check_sizes(args, X, y, sizes: list[int]) -> None:
             raise UsageError(f"--validation {args.validation}: {error}") from None
 
 
-def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
+def _activation(args) -> str:
+    if args.model != "rnn":
+        return args.activation or "relu"
+    if args.activation not in (None, "tanh", "relu"):
+        raise UsageError(f"--model rnn takes --activation tanh or relu, not {args.activation}")
+    return args.activation or "tanh"
+
+
+def _inputs_for(model: str, X, name: str, hidden: list[int]):
+    """X in the layout the model takes: flat rows (mlp), images (conv) or sequences (rnn)."""
+    import math
+
+    if model == "mlp":
+        return X.reshape(len(X), -1)  # images flattened row-major
+    if model == "rnn":
+        if len(hidden) != 1:
+            raise UsageError(f"--model rnn takes one hidden size, such as --hidden 16, got "
+                             f"{','.join(map(str, hidden)) or 'none'}")
+        if X.ndim != 2:
+            raise UsageError(f"--model rnn reads each row of {name} as a sequence of numbers, "
+                             f"but its rows have shape {X.shape[1:]}")
+        return X
+    if X.ndim == 2:
+        side = math.isqrt(X.shape[1])
+        if side * side != X.shape[1]:
+            raise UsageError(f"--model conv needs images: {name} has {X.shape[1]} features per "
+                             "row, not a square number (use --dataset digits or --model mlp)")
+        X = X.reshape(len(X), 1, side, side)
+    size = min(X.shape[2:])
+    for k, _ in enumerate(hidden):
+        if size < 2:
+            raise UsageError(f"--hidden {','.join(map(str, hidden))}: a {X.shape[2]}x"
+                             f"{X.shape[3]} image is halved by each convolution's pooling, "
+                             f"so at most {k} convolutions fit")
+        size //= 2
+    if not hidden:
+        raise UsageError("--model conv needs at least one convolution in --hidden, e.g. 8")
+    return X
+
+
+def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> int:
+    import numpy as np
+
     import nn
     from nn._interrupts import deferred_interrupts
 
-    Xs, x_mean, x_std = nn.data.standardize(X)
+    # One scaling for every input of a conv net or an RNN: a filter or an RNN reads
+    # every position alike. A conv net's inputs are only divided (zero padding
+    # must stay zero); an RNN's are also centred (bits 0/1 become -1/+1).
+    if args.model == "mlp":
+        Xs, x_mean, x_std = nn.data.standardize(X)
+    elif args.model == "conv":
+        x_mean, x_std = 0.0, float(np.abs(X).max()) or 1.0
+        Xs = X / x_std
+    else:
+        x_mean, x_std = float(X.mean()), float(X.std()) or 1.0
+        Xs = (X - x_mean) / x_std
     ys, y_mean, y_std = y, 0.0, 1.0
     if task == "regression":  # standardize keeps huge targets (±1e300) finite
         scaled, (y_mean,), (y_std,) = nn.data.standardize(y.reshape(-1, 1))
         ys = scaled[:, 0]
 
-    model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed,
-                   output_activation="sigmoid" if loss == "bce" else None,  # bce takes p
-                   norm=args.norm)
+    try:
+        model, description = _build_model(nn, args, Xs, hidden, activation, n_out, loss)
+    except ValueError as error:  # a module over nn's parameter limit: a typo in --hidden
+        raise UsageError(f"--hidden {args.hidden or ','.join(map(str, hidden))}: {error}") \
+            from None
     optimizer = _optimizer(nn, args, model.parameters())
-    sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
-    norm = f", {args.norm} norm" if args.norm else ""
-    print(f"training an MLP {sizes} ({args.activation}{norm}) on {name} ({len(X)} rows, {task}) "
+    print(f"training {description} on {name} ({len(X)} rows, {task}) "
           f"with {loss} and {args.optimizer} (lr {args.lr})")
     try:
         history = nn.fit(
@@ -230,10 +332,11 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
             batch_size=args.batch_size or None,
             validation=args.validation or None,
             progress=not args.no_progress, seed=args.seed,
-            diagnostics=args.diagnostics, snapshots=True,
+            diagnostics=args.diagnostics, snapshots=args.model == "mlp",
         )
     except KeyboardInterrupt:  # Ctrl-C that fit could not catch: before its first epoch
-        history = nn.History(interrupted=True, snapshots=[model.state_dict()])
+        history = nn.History(interrupted=True,
+                             snapshots=[model.state_dict()] if args.model == "mlp" else [])
     except nn.norm.BatchTooSmallError:
         raise UsageError(
             "--norm batch needs batches of at least 2 rows, but this --batch-size leaves a "
@@ -241,7 +344,8 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
         ) from None
     diagnosis = _diagnosis(nn, model, Xs, ys, loss, args.seed) if args.diagnostics else None
     with deferred_interrupts():  # never a half-rescaled model
-        history.snapshots = _folded(model, history.snapshots, x_mean, x_std, y_mean, y_std)
+        if history.snapshots:
+            history.snapshots = _folded(model, history.snapshots, x_mean, x_std, y_mean, y_std)
         _fold_scaling(model, x_mean, x_std, y_mean, y_std)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -259,6 +363,36 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
         print(f"interrupted after {epochs} (Ctrl-C); the files hold the model as it was then")
         return INTERRUPTED
     return 0
+
+
+def _build_model(nn, args, X, hidden, activation, n_out, loss):
+    """The model --model asks for, and a one-line description of it."""
+    output_activation = "sigmoid" if loss == "bce" else None  # bce takes probabilities
+    if args.model == "mlp":
+        model = nn.MLP(X.shape[1], [*hidden, n_out], activation=activation, seed=args.seed,
+                       output_activation=output_activation, norm=args.norm)
+        sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
+        norm = f", {args.norm} norm" if args.norm else ""
+        return model, f"an MLP {sizes} ({activation}{norm})"
+    act = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
+           "leaky_relu": nn.LeakyReLU}
+    head = [] if output_activation is None else [nn.Sigmoid()]
+    if args.model == "rnn":
+        rnn = nn.RNN(1, hidden[0], nonlinearity=activation, seed=args.seed)
+        model = nn.Sequential(rnn, nn.LastStep(), nn.Layer(hidden[0], n_out, activation="linear",
+                                                           init="xavier", seed=args.seed), *head)
+        return model, (f"an RNN(1, {hidden[0]}, {activation}) -> LastStep -> "
+                       f"Layer({hidden[0]}, {n_out})")
+    layers, channels, (height, width) = [], X.shape[1], X.shape[2:]
+    for k, size in enumerate(hidden):
+        layers += [nn.Conv2d(channels, size, 3, padding=1, seed=args.seed + k), act[activation](),
+                   nn.MaxPool2d(2)]
+        channels, height, width = size, height // 2, width // 2
+    features = channels * height * width
+    layers += [nn.Flatten(), nn.Layer(features, n_out, activation="linear", init="xavier",
+                                      seed=args.seed), *head]
+    convs = " -> ".join(f"Conv2d({size}, 3x3) -> {activation} -> MaxPool2d(2)" for size in hidden)
+    return nn.Sequential(*layers), f"a conv net {convs} -> Layer({features}, {n_out})"
 
 
 DIAGNOSED_ROWS = 1000  # diagnose runs them as one batch: a sample of a large data set
@@ -279,19 +413,35 @@ def _optimizer(nn, args, parameters):
 
 
 def _fold_scaling(model, x_mean, x_std, y_mean, y_std) -> None:
-    """Makes the model trained on standardised data take raw inputs and predict raw targets.
+    """Makes the model trained on scaled data take raw inputs and predict raw targets.
 
-    First layer: w.(x - mean)/std + b == (w/std).x + (b - sum(w*mean/std)).
+    MLP, first layer: w.(x - mean)/std + b == (w/std).x + (b - sum(w*mean/std)).
+    rnn (one mean m and scale s for every input): the same on W_ih and b_ih.
+    conv (one scale s, no shift): the first convolution's weights are divided by s.
     Last layer (linear, regression only): y_std * (w.h + b) + y_mean.
     """
-    for neuron in model.layers[0].neurons:
-        # m / s first: near the float limits w * m could overflow
-        shift = sum(w.data * (m / s) for w, m, s in zip(neuron.w, x_mean, x_std, strict=True))
-        for w, s in zip(neuron.w, x_std, strict=True):
-            w.data /= float(s)
-        neuron.b.data -= float(shift)
+    import nn
+
+    if isinstance(model, nn.MLP):
+        for neuron in model.layers[0].neurons:
+            # m / s first: near the float limits w * m could overflow
+            shift = sum(w.data * (m / s)
+                        for w, m, s in zip(neuron.w, x_mean, x_std, strict=True))
+            for w, s in zip(neuron.w, x_std, strict=True):
+                w.data /= float(s)
+            neuron.b.data -= float(shift)
+    elif isinstance(model.layers[0], nn.RNN):  # W(x - m)/s + b == (W/s)x + b - m sum(W/s)
+        rnn = model.layers[0]
+        for row, bias in zip(rnn.weight_ih_l0, rnn.bias_ih_l0, strict=True):
+            for w in row:
+                w.data /= x_std
+            bias.data -= x_mean * sum(w.data for w in row)
+    else:
+        for w in nn._shapes.flat(model.layers[0].weight):
+            w.data /= x_std
+    last = next(layer for layer in reversed(model.layers) if isinstance(layer, nn.Layer))
     if y_std != 1.0 or y_mean != 0.0:
-        for neuron in model.layers[-1].neurons:
+        for neuron in last.neurons:
             for w in neuron.w:
                 w.data *= float(y_std)
             neuron.b.data = float(neuron.b.data * y_std + y_mean)
@@ -323,18 +473,29 @@ def _write_history(history, path: Path) -> None:
 def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -> list[Path]:
     """Writes the model, its history and its pictures into out; returns the paths."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, never a window
-    from viz import draw_network, plot_decision_boundary, plot_history, render, training_player
+    import nn
+    from viz import (
+        draw_network,
+        plot_bptt,
+        plot_decision_boundary,
+        plot_feature_maps,
+        plot_filters,
+        plot_history,
+        render,
+        training_player,
+    )
     from viz.graph import render_svg
 
-    written = [out / name for name in ("model.json", "history.csv", "loss.svg", "network.svg")]
-    if not history.epochs:  # interrupted during the first epoch: no loss to plot yet
-        written.remove(out / "loss.svg")
-    model.save(out / "model.json")
-    _write_history(history, out / "history.csv")
-    if history.epochs:
-        save_figure(plot_history(history), out / "loss.svg")
-    (out / "network.svg").write_text(render_svg(draw_network(model)), encoding="utf-8")
-    if X.shape[1] == 2 and task == "classification":  # a regression has no boundary
+    written = [out / name for name in ("model.json", "history.csv")]
+    model.save(written[0])
+    _write_history(history, written[1])
+    if history.epochs:  # none when Ctrl-C came during the first epoch: no loss to plot yet
+        written.append(out / "loss.svg")
+        save_figure(plot_history(history), written[-1])
+    if isinstance(model, nn.MLP):
+        written.append(out / "network.svg")
+        written[-1].write_text(render_svg(draw_network(model)), encoding="utf-8")
+    if X.ndim == 2 and X.shape[1] == 2 and task == "classification":  # regressions: no boundary
         written.append(out / "decision_boundary.svg")
         save_figure(plot_decision_boundary(model, X, y), written[-1])
     if history.diagnostics:  # --diagnostics
@@ -342,11 +503,33 @@ def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -
 
         written.append(out / "gradient_flow.svg")
         save_figure(plot_gradient_flow(history), written[-1])
-    written.append(out / "neuron.svg")
-    render(_one_neuron_graph(model, X), written[-1])
-    written.append(out / "training.html")
-    training_player(history, model, X, y, progress=progress).save(written[-1])
+    if isinstance(model, nn.MLP):
+        written.append(out / "neuron.svg")
+        render(_one_neuron_graph(model, X), written[-1])
+        written.append(out / "training.html")
+        training_player(history, model, X, y, progress=progress).save(written[-1])
+    elif isinstance(model.layers[0], nn.Conv2d):
+        written += [out / "filters.svg", out / "feature_maps.svg"]
+        save_figure(plot_filters(model), written[-2])
+        save_figure(plot_feature_maps(model, X[0]), written[-1])
+    else:
+        written.append(out / "bptt.svg")
+        save_figure(plot_bptt(*_first_sequence_loss(nn, model, X[0], y[0], history)), written[-1])
     return written
+
+
+def _first_sequence_loss(nn, model, sequence, target, history):
+    """(loss, hidden states) of the trained RNN model on one sequence, for plot_bptt."""
+    rnn, rest = model.layers[0], nn.Sequential(*model.layers[1:])
+    states = rnn(sequence.tolist())
+    output = rest(states)
+    if isinstance(output, list) and len(output) > 1:
+        loss = nn.cross_entropy(output, int(target))
+    elif history.metric_name == "accuracy":
+        loss = nn.bce_with_logits(output, float(target))
+    else:
+        loss = nn.mse_loss(output, float(target))
+    return loss, states
 
 
 def _one_neuron_graph(model, X) -> Value:
