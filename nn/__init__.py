@@ -5,10 +5,11 @@
     >>> model
     MLP of [Layer of [ReLUNeuron(2), ...
 
-``nn.strategies`` (hypothesis) is imported on demand, not here.
+``nn.strategies`` (hypothesis) is imported on demand, not here; so are Optuna
+(by ``nn.tune``) and scikit-learn (by ``nn.MLPClassifier`` / ``nn.MLPRegressor``).
 """
 
-from . import data
+from . import data, space
 from .losses import (
     bce_with_logits,
     binary_cross_entropy,
@@ -33,6 +34,17 @@ from .optim import (
 )
 from .serialize import load, save
 from .train import History, evaluate, fit
+from .tune import TuneResult, tune
+
+_SKLEARN = ("MLPClassifier", "MLPRegressor")  # scikit-learn loads on first use
+
+
+def __getattr__(name):
+    if name in _SKLEARN:
+        from . import sklearn
+
+        return getattr(sklearn, name)
+    raise AttributeError(f"module 'nn' has no attribute {name!r}")
 
 __all__ = [
     "ACTIVATIONS",
@@ -43,6 +55,8 @@ __all__ = [
     "AdamW",
     "History",
     "Layer",
+    "MLPClassifier",
+    "MLPRegressor",
     "Module",
     "Neuron",
     "Optimizer",
@@ -63,5 +77,8 @@ __all__ = [
     "mse_loss",
     "save",
     "softmax",
+    "space",
     "step_decay",
+    "tune",
+    "TuneResult",
 ]

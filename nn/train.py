@@ -306,8 +306,8 @@ def _check_finite(value: Value, epoch: int, step: int, lr: float) -> None:
         )
 
 
-def _progress_bar(epochs: int, enabled: bool):
-    """A tqdm bar over epochs (a Jupyter widget with ipywidgets installed, else text), or None."""
+def _progress_bar(total: int, enabled: bool, desc: str = "fit", unit: str = "epoch"):
+    """A tqdm bar of ``total`` steps (a Jupyter widget with ipywidgets, else text), or None."""
     if not enabled:
         return None
     try:
@@ -320,7 +320,7 @@ def _progress_bar(epochs: int, enabled: bool):
         raise ImportError(
             "the progress bar needs tqdm: pip install tqdm (or pass progress=False)"
         ) from None
-    return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
+    return tqdm(total=total, desc=desc, unit=unit, leave=True)
 
 
 # -- argument checks --------------------------------------------------------------------------
