@@ -19,7 +19,7 @@ from .gradcheck import GradcheckError, GradcheckResult, gradcheck, gradgradcheck
 from .mode import current_scope, enable_grad, is_grad_enabled, no_grad, scope
 from .numeric import asarray, data, grads
 from .primitives import PRIMITIVES, Primitive
-from .value import Value, dot, local_grads, sum
+from .value import Value, dot, local_grads, logsumexp, max, sum
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,8 @@ __all__ = [
     "grads",
     "is_grad_enabled",
     "local_grads",
+    "logsumexp",
+    "max",
     "no_grad",
     "scope",
     "sum",

@@ -44,6 +44,10 @@ def _log(x):
     return x.log()
 
 
+def _exp(x):
+    return ieee.exp(x) if type(x) is float else x.exp()
+
+
 def _sin(x):
     return ieee.sin(x) if type(x) is float else x.sin()
 
@@ -125,6 +129,43 @@ def _sum_forward(*values):
     return ieee.fsum(values)
 
 
+def _number(x) -> float:
+    """The float of a float or a Value (rules compare numbers, never Values' identity)."""
+    return x if type(x) is float else x.data
+
+
+def _max_forward(*values):
+    top = max(values)
+    # nan wins, as torch.max: Python's max would ignore a nan after the first element
+    return top if top == top and all(v == v for v in values) else ieee.nan
+
+
+def _max_grads(*values_and_out):
+    # All of the gradient goes to the first maximum (a nan counts as the maximum),
+    # as PyTorch's max-pooling does; the others get 0.
+    *values, out = values_and_out
+    out = _number(out)
+    hit = next(
+        (i for i, v in enumerate(map(_number, values)) if v == out or v != v), 0
+    )
+    return tuple(1.0 if i == hit else 0.0 for i in range(len(values)))
+
+
+def _logsumexp_forward(*values):
+    # log(sum(exp(v))) shifted by the largest input, so no exp overflows; with an
+    # infinite or nan maximum there is nothing to shift by and IEEE takes over.
+    top = max(values)
+    if not math.isfinite(top):
+        return ieee.log(ieee.fsum([ieee.exp(v) for v in values]))
+    return top + math.log(math.fsum([math.exp(v - top) for v in values]))
+
+
+def _logsumexp_grads(*values_and_out):
+    # d/dv_i log(sum_j exp(v_j)) = exp(v_i - out): the softmax of the inputs
+    *values, out = values_and_out
+    return tuple(_exp(v - out) for v in values)
+
+
 def _sum_grads(*values_and_out):
     return (1.0,) * (len(values_and_out) - 1)
 
@@ -152,6 +193,11 @@ COS = Primitive("cos", 1, ieee.cos, lambda x, out: (-_sin(x),))
 # not depend on the order of the terms.
 SUM = Primitive("sum", None, _sum_forward, _sum_grads)
 DOT = Primitive("dot", None, _dot_forward, _dot_grads)
+# The largest input (max-pooling; the gradient goes to the first maximum, as
+# PyTorch) and a stable log-sum-exp (cross-entropy and softmax). Neither reads
+# a number to choose the graph's shape, so both trace onto a tape.
+MAX = Primitive("max", None, _max_forward, _max_grads, kinks=())
+LOGSUMEXP = Primitive("logsumexp", None, _logsumexp_forward, _logsumexp_grads)
 
 
 @lru_cache(maxsize=1024)
@@ -201,10 +247,16 @@ def leaky_relu_of(slope: float) -> Primitive:
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in (
-        ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS, SIN, COS, SUM, DOT,
+        ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS, SIN, COS,
+        SUM, DOT, MAX, LOGSUMEXP,
         power_of(3), power_of(-1), power_of(0.5), leaky_relu_of(LEAKY_RELU_SLOPE),
     )
 }
+
+
+# The fused n-ary rows (arity None): built by autograd.sum, dot, max and logsumexp,
+# not by operators, so the expression syntax has none of them.
+N_ARY: tuple[str, ...] = tuple(name for name, row in PRIMITIVES.items() if row.arity is None)
 
 
 def lookup(name: str) -> Primitive | None:

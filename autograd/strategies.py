@@ -78,7 +78,7 @@ BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator
 # prefers the first ones), plus the everyday square.
 DEFAULT_OPS = ("+", "*", "-", "/", "neg", "**2", "exp", "tanh", "log", "sqrt", "sigmoid",
                "relu", "abs", "sin", "cos", "leaky_relu", "**", "**3", "**-1", "**0.5")
-NO_SYNTAX = ("sum", "dot")
+NO_SYNTAX = P.N_ARY  # sum, dot, max, logsumexp
 CONSTANTS = (2.0, 1.0, 0.5, 3.0)
 LEAKY_RELU_SLOPES = (0.01, 0.1, 0.2)
 DEFAULT_SLOPE = P.LEAKY_RELU_SLOPE  # leaky_relu(x) without a slope, as in the expression syntax

@@ -305,6 +305,26 @@ def sum(values: Iterable) -> Value:  # autograd.sum, as torch.sum and jnp.sum
         return apply(P.SUM, *_lifted(values))
 
 
+def max(values: Iterable) -> Value:  # autograd.max, as torch.max of a vector
+    """The largest of ``values`` as one node; its gradient goes to the first maximum."""
+    return _n_ary(P.MAX, values, "max")
+
+
+def logsumexp(values: Iterable) -> Value:
+    """log(sum(exp(v))) as one node, computed without overflow (shifted by the largest v)."""
+    return _n_ary(P.LOGSUMEXP, values, "logsumexp")
+
+
+def _n_ary(rule: P.Primitive, values: Iterable, name: str) -> Value:
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} needs at least one value, got none")
+    try:
+        return apply(rule, *values)
+    except (AttributeError, TypeError):
+        return apply(rule, *_lifted(values))
+
+
 def _lifted(items: list) -> list[Value]:
     return [item if isinstance(item, Value) else Value(item) for item in items]
 

@@ -15,6 +15,14 @@ child call it makes, named by the child's dotted attribute name, so the nodes
 of neuron 3 of layer 0 carry ``scope == "layers.0/neurons.3"``. Parameters
 are created at construction, outside any scope.
 
+Batches: ``forward_batch(xs)`` runs the module on a list of samples and
+returns the list of outputs. The default is one call per sample; containers
+(``MLP``) pass the whole batch through each child in turn, so a layer that
+couples the samples of a batch (batch normalisation) sees all of them. fit
+calls ``forward_batch``. While ``watching(callback)`` is active, containers
+call ``callback(child, outputs)`` after each child has run on the batch
+(training diagnostics read the layers' activations this way).
+
 Randomness comes from ``seed``: an int, a ``random.Random``, or None for the
 global ``random`` module, as in micrograd, so ``random.seed(1337)`` before
 construction reproduces micrograd's weights draw for draw.
@@ -25,6 +33,9 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import autograd
 from autograd import Value
@@ -97,6 +108,21 @@ def _lift(x) -> Value:
         raise TypeError(f"inputs must be numbers or Values, got {type(x).__name__}") from None
 
 
+# -- watching activations ---------------------------------------------------------------------
+
+_watch: ContextVar[Callable | None] = ContextVar("chainrule_activation_watch", default=None)
+
+
+@contextmanager
+def watching(callback: Callable) -> Iterator[None]:
+    """Inside the block, containers call ``callback(child, outputs)`` after each child's batch."""
+    token = _watch.set(callback)
+    try:
+        yield
+    finally:
+        _watch.reset(token)
+
+
 # -- modules ---------------------------------------------------------------------------------
 
 
@@ -120,6 +146,21 @@ class Module:
     def parameters(self) -> list[Value]:
         """Every trainable Value of the module (micrograd's base module has none)."""
         return [p for child in self.children() for p in child.parameters()]
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module (named ``prefix``, '' by default) and
+        every module inside it, parents before children: ``layers.0``,
+        ``layers.0.neurons.3``, ... as PyTorch's ``named_modules()``."""
+        yield prefix, self
+        if self._children_attribute is None:
+            return
+        for i, child in enumerate(self.children()):
+            name = f"{self._children_attribute}.{i}"
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def forward_batch(self, xs) -> list:
+        """The outputs for a batch of samples (a list of inputs): one call per sample."""
+        return [self(x) for x in xs]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """(dotted name, Value) for each parameter, in ``parameters()`` order."""
@@ -358,6 +399,25 @@ class MLP(Module):
             if self.dropout and self.training and i < last:
                 x = self._drop(x)
         return x
+
+    def forward_batch(self, xs) -> list:
+        """The outputs for a batch, passed through one layer at a time.
+
+        The same numbers as calling the MLP on each sample; with dropout the
+        random draws come layer by layer (every sample's mask for a layer,
+        then the next layer's), so the masks differ from per-sample calls.
+        """
+        batch = [_as_inputs(x, self.nin, self._name) for x in xs]
+        watch = _watch.get()
+        last = len(self.layers) - 1
+        for i, (name, layer) in enumerate(zip(self._scopes, self.layers, strict=False)):
+            with autograd.scope(name):
+                batch = layer.forward_batch(batch)
+            if watch is not None:
+                watch(layer, batch)
+            if self.dropout and self.training and i < last:
+                batch = [self._drop(h) for h in batch]
+        return batch
 
     def _drop(self, hidden):
         """Inverted dropout on a layer's outputs: zero with probability p, else scale by 1/(1-p)."""

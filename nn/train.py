@@ -7,8 +7,10 @@
 
 Per epoch, the rows are shuffled (unless full-batch) and split into batches
 (``batch_size=None``: one full batch; 1: stochastic; k: mini-batches). For
-each batch fit runs the forward pass, the mean loss (plus the ``l1``/``l2``
-penalties), ``zero_grad``, ``backward`` and ``optimizer.step()``.
+each batch an engine runs the forward pass (``model.forward_batch``), the
+mean loss (plus the ``l1``/``l2`` penalties), ``zero_grad`` and ``backward``;
+fit checks the loss and calls ``optimizer.step()``. ``ScalarEngine`` builds
+one graph of Values per batch.
 
 Decisions where the spec is silent, documented here:
 
@@ -76,6 +78,15 @@ class History:
         """The number of completed epochs."""
         return len(self.loss)
 
+    def append(self, record: dict) -> None:
+        """Adds one epoch: ``record`` maps column names (loss, metric, ...) to numbers.
+
+        Every column grows here at once, after the whole record was computed,
+        so an interrupt cannot leave columns of different lengths.
+        """
+        for name, value in record.items():
+            getattr(self, name).append(value)
+
     def as_dict(self) -> dict:
         """The per-epoch columns for a CSV: epoch, loss, metric, val_loss, val_metric, seconds."""
         columns = {"epoch": list(range(1, self.epochs + 1)), "loss": self.loss}
@@ -138,6 +149,56 @@ def r2_score(outputs, targets) -> float:
     return 1.0 - residual / total if total > 0.0 else (1.0 if residual == 0.0 else 0.0)
 
 
+# -- engines: how one batch is run ------------------------------------------------------------
+
+
+@dataclass
+class StepResult:
+    """What one batch gave: its loss (penalties included) as a float and its output numbers."""
+
+    loss: float
+    outputs: list
+
+
+class ScalarEngine:
+    """Runs batches on the scalar engine: one graph per batch, one ``backward()``.
+
+    ``train_step`` leaves the batch's gradients in the parameters' ``.grad``
+    (zeroed first); fit then checks the loss, and the optimizer steps.
+    ``evaluate`` runs under ``no_grad`` (the caller sets eval mode).
+    """
+
+    name = "scalar"
+
+    def __init__(self, model, loss_fn, parameters, l1: float = 0.0, l2: float = 0.0):
+        self.model, self.loss_fn, self.parameters = model, loss_fn, parameters
+        self.l1, self.l2 = l1, l2
+
+    def _forward(self, rows) -> list:
+        forward_batch = getattr(self.model, "forward_batch", None)
+        if forward_batch is None:  # a micrograd-style model: a callable with parameters()
+            return [self.model(row) for row in rows]
+        return forward_batch(rows)
+
+    def train_step(self, rows, targets) -> StepResult:
+        outputs = self._forward(rows)
+        value = self.loss_fn(outputs, targets)
+        if self.l1:
+            value = value + L.l1_penalty(self.parameters, self.l1)
+        if self.l2:
+            value = value + L.l2_penalty(self.parameters, self.l2)
+        if math.isfinite(value.data):  # a nan or inf loss is reported by fit, not applied
+            for p in self.parameters:
+                p.grad = 0.0
+            value.backward()
+        return StepResult(value.data, _detached(outputs))
+
+    def evaluate(self, rows, targets) -> StepResult:
+        with autograd.no_grad():
+            outputs = self._forward(rows)
+            return StepResult(self.loss_fn(outputs, targets).data, _detached(outputs))
+
+
 # -- fit ----------------------------------------------------------------------------------------
 
 
@@ -189,6 +250,7 @@ def fit(
         y = _signed(y)
         y_val = None if y_val is None else _signed(y_val)
     rows, rows_val = X.tolist(), None if X_val is None else X_val.tolist()
+    engine = ScalarEngine(model, loss_fn, optimizer.params, l1, l2)
 
     history = History(metric_name=metric_name)
     best, best_loss, waited = None, math.inf, 0
@@ -204,29 +266,25 @@ def fit(
             for step, start in enumerate(range(0, len(rows), batch_size), start=1):
                 batch = order[start : start + batch_size]
                 batch_y = y[batch]
-                batch_out = [model(rows[i]) for i in batch]
-                value = loss_fn(batch_out, batch_y)
-                if l1:
-                    value = value + L.l1_penalty(optimizer.params, l1)
-                if l2:
-                    value = value + L.l2_penalty(optimizer.params, l2)
-                _check_finite(value, epoch, step, optimizer.lr)
-                optimizer.zero_grad()
-                value.backward()
+                result = engine.train_step([rows[i] for i in batch], batch_y)
+                _check_finite(result.loss, epoch, step, optimizer.lr)
                 optimizer.step()
-                total += value.data * len(batch)
+                total += result.loss * len(batch)
                 if metric_fn is not None:
-                    outputs.extend(_detached(batch_out))
+                    outputs.extend(result.outputs)
                     targets.extend(batch_y)
-            history.loss.append(total / len(rows))
+            # The epoch's record is complete before any column grows, so the
+            # columns always have equal lengths.
+            record = {"loss": total / len(rows)}
             if metric_fn is not None:
-                history.metric.append(metric_fn(outputs, targets))
+                record["metric"] = metric_fn(outputs, targets)
             if X_val is not None:
-                val_loss, val_metric = _evaluate(model, rows_val, y_val, loss_fn, metric_fn)
-                history.val_loss.append(val_loss)
+                val_loss, val_metric = _evaluate(engine, model, rows_val, y_val, metric_fn)
+                record["val_loss"] = val_loss
                 if metric_fn is not None:
-                    history.val_metric.append(val_metric)
-            history.seconds.append(time.perf_counter() - started)
+                    record["val_metric"] = val_metric
+            record["seconds"] = time.perf_counter() - started
+            history.append(record)
             if bar is not None:
                 bar.set_postfix(_latest(history), refresh=False)
                 bar.update(1)
@@ -265,23 +323,23 @@ def evaluate(model, X, y, loss="mse", metric=None) -> dict[str, float]:
     X, y = _arrays(X, y, "X", "y")
     if loss_name == "hinge":
         y = _signed(y)
-    value, measured = _evaluate(model, X.tolist(), y, loss_fn, metric_fn)
+    engine = ScalarEngine(model, loss_fn, [])
+    value, measured = _evaluate(engine, model, X.tolist(), y, metric_fn)
     return {"loss": value} if metric_fn is None else {"loss": value, metric_name: measured}
 
 
-def _evaluate(model, rows, targets, loss_fn, metric_fn=None) -> tuple[float, float | None]:
-    """(mean loss, metric) of the model on rows, under no_grad and in eval mode."""
+def _evaluate(engine, model, rows, targets, metric_fn=None) -> tuple[float, float | None]:
+    """(mean loss, metric) of the model on rows, in eval mode (restored afterwards)."""
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
     try:
-        with autograd.no_grad():
-            outputs = [model(row) for row in rows]
-            value = loss_fn(outputs, targets).data
+        result = engine.evaluate(rows, targets)
     finally:
         if hasattr(model, "train"):
             model.train(was_training)
-    return value, None if metric_fn is None else metric_fn(_detached(outputs), list(targets))
+    measured = None if metric_fn is None else metric_fn(result.outputs, list(targets))
+    return result.loss, measured
 
 
 def _detached(outputs) -> list:
@@ -298,10 +356,10 @@ def _latest(history: History) -> dict:
     return shown
 
 
-def _check_finite(value: Value, epoch: int, step: int, lr: float) -> None:
-    if not math.isfinite(value.data):
+def _check_finite(loss: float, epoch: int, step: int, lr: float) -> None:
+    if not math.isfinite(loss):
         raise FloatingPointError(
-            f"the loss became {value.data} at epoch {epoch}, step {step}: training diverged. "
+            f"the loss became {loss} at epoch {epoch}, step {step}: training diverged. "
             f"Try a smaller learning rate than {lr:g} (e.g. {lr / 10:g}) or standardise the inputs."
         )
 

@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from autograd import Value
-from viz.cli import explain_rows, main
+from viz.cli import main
+from viz.cli.expressions import explain_rows
 
 
 def run(capsys, *argv):
@@ -221,7 +222,7 @@ def test_missing_graphviz_program_exits_1_with_install_hint(capsys, tmp_path, mo
 def test_the_parser_offers_exactly_what_nn_has():
     import nn
     from nn import data, losses, optim
-    from viz import cli
+    from viz.cli import train as cli
 
     assert set(cli.DATASETS) == set(data.DATASETS)
     assert set(cli.LOSSES) == set(losses.LOSSES)

@@ -108,7 +108,7 @@ def test_scaling_folded_into_the_model_gives_the_same_outputs():
     import numpy as np
 
     import nn
-    from viz.cli import _fold_scaling
+    from viz.cli.train import _fold_scaling
 
     X = np.array([[120.0, 3.0], [80.0, 1.0], [200.0, 5.0]])
     x_mean, x_std = X.mean(axis=0), X.std(axis=0)

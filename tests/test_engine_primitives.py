@@ -22,7 +22,7 @@ from autograd.value import apply
 EXTRA_ROWS = [power_of(2), power_of(0), power_of(1), power_of(-2), power_of(2.5),
               power_of(-0.5), leaky_relu_of(0.2)]
 ROWS = list(PRIMITIVES.values()) + EXTRA_ROWS
-N_ARY_ARITY = {"sum": 3, "dot": 6}  # dot: three weights, three inputs
+N_ARY_ARITY = {"sum": 3, "dot": 6, "max": 4, "logsumexp": 4}  # dot: 3 weights, 3 inputs
 STEP = 1e-6
 
 
@@ -169,3 +169,32 @@ def test_fused_sum_and_dot_match_central_differences_at_every_width(terms):
 def test_dot_rejects_unequal_lengths_naming_both():
     with pytest.raises(ValueError, match="2 and 3"):
         autograd.dot([1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+def test_max_gives_its_gradient_to_the_first_maximum_as_pytorch():
+    xs = [Value(v) for v in (1.0, 3.0, 3.0, -2.0)]
+    top = autograd.max(xs)
+    top.backward()
+    assert top.data == 3.0 and [x.grad for x in xs] == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_max_propagates_nan_wherever_it_stands():
+    for values in ([math.nan, 1.0], [1.0, math.nan], [2.0, math.nan, 5.0]):
+        assert math.isnan(autograd.max(values).data)
+
+
+def test_logsumexp_stays_finite_for_large_inputs():
+    xs = [Value(1000.0), Value(-1000.0), Value(999.0)]
+    out = autograd.logsumexp(xs)
+    out.backward()
+    assert out.data == pytest.approx(1000.0 + math.log1p(math.exp(-1.0)))
+    assert sum(x.grad for x in xs) == pytest.approx(1.0)
+    assert xs[1].grad == 0.0
+
+
+@pytest.mark.parametrize("function", [autograd.max, autograd.logsumexp, autograd.sum])
+def test_n_ary_rows_lift_numbers_and_refuse_nothing_to_reduce(function):
+    assert function([1.0, Value(2.0)]).data == pytest.approx(function([Value(1.0), 2.0]).data)
+    if function is not autograd.sum:
+        with pytest.raises(ValueError, match="at least one"):
+            function([])

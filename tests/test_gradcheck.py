@@ -1,10 +1,11 @@
 """gradcheck and gradgradcheck: results, error tables, kinks, validation, and the
 engine checked over thousands of random expressions."""
 
+import itertools
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import autograd
@@ -161,4 +162,6 @@ def test_every_row_of_the_table_passes_first_and_second_order_checks(name, data)
         data.draw(reals(low, high, away_from=row.kinks), label=f"x{i}")
         for i, (low, high) in enumerate(domains[:arity])
     ]
+    if name == "max":  # max's kinks are ties between inputs
+        assume(min(abs(a - b) for a, b in itertools.combinations(inputs, 2)) > 0.01)
     assert gradcheck(lambda *values: apply(row, *values), inputs, order=2)

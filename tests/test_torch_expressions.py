@@ -29,6 +29,8 @@ class ValueOps:
     leaky_relu = staticmethod(lambda x, slope: x.leaky_relu(slope))
     dot = staticmethod(autograd.dot)
     sum = staticmethod(autograd.sum)
+    max = staticmethod(autograd.max)
+    logsumexp = staticmethod(autograd.logsumexp)
 
 
 def _stack(values):
@@ -39,6 +41,8 @@ class TorchOps:
     leaky_relu = staticmethod(lambda x, slope: torch.nn.functional.leaky_relu(x, slope))
     dot = staticmethod(lambda ws, xs: torch.dot(_stack(ws), _stack(xs)))
     sum = staticmethod(lambda values: _stack(values).sum())
+    max = staticmethod(lambda values: _stack(values).max())
+    logsumexp = staticmethod(lambda values: torch.logsumexp(_stack(values), 0))
 
 
 # name -> (expression(ops, *inputs), input points). Points keep every
@@ -81,6 +85,11 @@ EXPRESSIONS = {
         lambda o, x, y: o.dot([x, y, x * y], [y.tanh(), x, 2.0 + x])
         + o.sum([x, y * y, x.exp(), -y]),
         [(0.7, -1.3), (-2.0, 0.5)],
+    ),
+    "fused max and logsumexp": (
+        lambda o, x, y: o.max([x, y * 2, x * y]) * o.logsumexp([x, -y, x * y, 3.0])
+        + o.logsumexp([x * 400, y * 400]),
+        [(0.7, -1.3), (-2.0, 0.5), (1.5, 1.0)],
     ),
     "two-layer network with softmax cross-entropy": (
         lambda o, x, y: _tiny_network(o, x, y),

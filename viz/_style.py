@@ -101,8 +101,14 @@ def plain_text(text) -> str:
 
 
 def record_text(text) -> str:
-    """text made safe as one field of a Graphviz record label (``{ } | < >`` escaped too)."""
-    return _RECORD_SPECIAL.sub(r"\\\1", plain_text(text))
+    """text made safe as one field of a Graphviz record label (``{ } | < >`` escaped too).
+
+    Graphviz splits a record field into words at spaces and joins them again
+    with one space (after text outside ASCII, with none), and escaped spaces
+    have quirks of their own at the ends of a field; so every space becomes a
+    no-break space (U+00A0), which it keeps as it is and draws the same.
+    """
+    return _RECORD_SPECIAL.sub(r"\\\1", plain_text(text)).replace(" ", "\u00a0")
 
 
 def html_text(text) -> str:

@@ -1,23 +1,14 @@
-"""The ``chainrule`` command line: train a network, draw, step through or explain a backward pass.
+"""``chainrule train``: train an MLP on a data set and write its model, history and pictures.
 
     chainrule train --dataset moons --hidden 16,16 --epochs 60 --out out
-    chainrule graph "tanh(x * w + b)" x=0.5 w=-1.2 b=0.3 -o graph.svg
-    chainrule step "tanh(x * w + b)" x=0.5 w=-1.2 b=0.3 -o steps.html
-    chainrule explain "a * b + a" a=2 b=-3
-
-Expressions are read by ``autograd.expression.parse``, a whitelist over
-Python's ast: nothing the user types is ever executed. Every mistake in the
-arguments (a bad expression, a missing or unknown variable, an unknown data
-set, a malformed ``--hidden``) ends with a usage message and exit status 2,
-never a traceback; a missing Graphviz program ends with how to install it and
-exit status 1.
+    chainrule train --dataset houses.csv --target price --optimizer momentum --lr 0.05
 
 Decisions where the spec is silent:
 
-* ``train`` standardises the inputs (and a regression target) with the
-  training set's mean and deviation, which plain SGD on raw house prices
-  needs, then folds that scaling into the first and last layers before
-  saving, so ``model.json`` takes raw inputs and predicts in raw units.
+* Inputs (and a regression target) are standardised with the training set's
+  mean and deviation, which plain SGD on raw house prices needs, then that
+  scaling is folded into the first and last layers before saving, so
+  ``model.json`` takes raw inputs and predicts in raw units.
 * The task is classification when every target is an integer and there are
   at most ``MAX_CLASSES`` distinct ones (labels are mapped to 0..k-1 in sorted
   order); otherwise regression. Two classes get one output and
@@ -26,23 +17,17 @@ Decisions where the spec is silent:
   output layer; a loss that does not fit the task is a usage error).
   ``decision_boundary.svg`` is written for classification with two inputs
   (a regression has no boundary).
-* ``explain`` names each node by its label, or ``n<i>`` (its index in the
-  topological order, as in ``draw_dot``) when it has none.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
-from autograd import Value, topological_order
-from autograd.expression import ExpressionError, parse
+from autograd import Value
 
-from ._trace import display_names, formulas, trace
+from ._common import UsageError, add_command, save_figure
 
 # nn's names, written out so that the parser needs no numpy (a test keeps them equal);
 # "linear" hidden layers are left out, "momentum" is SGD with momentum 0.9.
@@ -53,40 +38,14 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 MAX_CLASSES = 10
 
 
-class UsageError(Exception):
-    """A mistake in the arguments: reported with the usage message, exit status 2."""
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("chainrule")
-    except PackageNotFoundError:  # not installed (running from a source tree)
-        from autograd import __version__
-
-        return __version__
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with the four subcommands."""
-    parser = argparse.ArgumentParser(
-        prog="chainrule",
-        description="See backpropagation: train small networks, draw computation graphs "
-        "with their gradients, step through a backward pass.",
-        epilog='Example: chainrule graph "tanh(x * w + b)" x=0.5 w=-1.2 b=0.3 -o graph.svg',
-    )
-    parser.add_argument("--version", action="version", version=f"chainrule {_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
-
-    train = commands.add_parser(
-        "train", help="train an MLP on a data set and write its pictures",
+def add_parser(commands) -> None:
+    """Registers ``train`` and its options."""
+    train = add_command(
+        commands, "train", run, help="train an MLP on a data set and write its pictures",
         description="Train an MLP; writes model.json, history.csv, loss.svg, network.svg, "
         "neuron.svg and, for a classification with two inputs, decision_boundary.svg "
         "into --out.",
     )
-    train.set_defaults(subparser=train)  # main reports usage errors with its usage line
     train.add_argument("--dataset", default="moons",
                        help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
     train.add_argument("--target", help="the target column of a CSV file (default: the last)")
@@ -110,188 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="for the data, the weights and the shuffling (default: 0)")
     train.add_argument("--out", default="out", help="output folder (default: out)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-    for name, help_, default, what in (
-        ("graph", "draw EXPR's computation graph with its gradients", "graph.svg",
-         "the picture (.svg, .png, .pdf or .dot)"),
-        ("step", "write the backward-pass stepper for EXPR as an HTML file", "steps.html",
-         "the HTML file"),
-        ("explain", "print EXPR's backward pass, one row per chain-rule step", None, None),
-    ):
-        command = commands.add_parser(
-            name, help=help_, description=f"{help_[0].upper()}{help_[1:]}. EXPR uses + - * / **, "
-            "numbers, variables and exp log sqrt tanh sigmoid relu abs sin cos leaky_relu; "
-            "nothing in it is executed. An EXPR that starts with '-' goes after '--': "
-            f'chainrule {name} -- "-x * y" x=2 y=3',
-        )
-        command.set_defaults(subparser=command)
-        command.add_argument("expr", metavar="EXPR", help='e.g. "tanh(x * w + b)"')
-        command.add_argument("assignments", metavar="name=value", nargs="*",
-                             help="a value for every variable of EXPR")
-        if default is not None:
-            command.add_argument("-o", "--output", default=default,
-                                 help=f"{what} (default: {default})")
-            command.add_argument("--max-nodes", type=int, default=1000,
-                                 help="refuse to draw larger graphs (default: 1000)")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Runs the command line; returns the exit status (0 ok, 1 failure, 2 bad arguments)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except UsageError as error:
-        args.subparser.error(str(error))  # prints the usage, exits with status 2
-    except ExpressionError as error:
-        args.subparser.error(f"EXPR: {error}")
-    except (RuntimeError, FloatingPointError, OSError, ImportError) as error:
-        # no Graphviz (program or package), no matplotlib, training diverged, a file that
-        # cannot be written: failures, not usage mistakes
-        print(f"chainrule {args.command}: {error}", file=sys.stderr)
-        return 1
-
-
-# -- graph, step, explain --------------------------------------------------------------------
-
-
-def _read_assignments(expr, assignments: list[str]) -> dict[str, Value]:
-    """The Values named by ``name=value`` arguments, one for each variable of expr."""
-    given: dict[str, Value] = {}
-    for assignment in assignments:
-        name, sep, text = assignment.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UsageError(f"expected name=value, got {assignment!r}")
-        try:
-            number = float(text)
-        except ValueError:
-            raise UsageError(f"the value of {name} must be a number, got {text!r}") from None
-        if name in given:
-            raise UsageError(f"{name} is given twice")
-        if name not in expr.variables:
-            known = ", ".join(expr.variables) or "none"
-            raise UsageError(f"{name} is not a variable of the expression (its variables: {known})")
-        given[name] = Value(number, label=name)
-    missing = [name for name in expr.variables if name not in given]
-    if missing:
-        example = " ".join(f"{name}=1.0" for name in missing)
-        raise UsageError(f"no value for {', '.join(missing)}: add e.g. {example}")
-    return given
-
-
-def _build(args) -> tuple[Value, dict[str, Value]]:
-    expr = parse(args.expr)
-    leaves = _read_assignments(expr, args.assignments)
-    return expr.evaluate(leaves), leaves
-
-
-def _print_gradients(out: Value, leaves: dict[str, Value]) -> None:
-    print(f"value: {_number(out.data)}")
-    width = max([4, *map(len, leaves)])
-    print(f"{'name':<{width}}  {'value':>12}  {'gradient':>12}")
-    for name, leaf in leaves.items():
-        print(f"{name:<{width}}  {_number(leaf.data):>12}  {_number(leaf.grad):>12}")
-
-
-def _number(x: float) -> str:
-    return f"{x:.6g}"
-
-
-def _output_path(args) -> Path:
-    """-o as a Path whose folder exists (after checking --max-nodes too)."""
-    if args.max_nodes < 1:
-        raise UsageError(f"--max-nodes must be at least 1, got {args.max_nodes}")
-    path = Path(args.output)
-    if not path.parent.is_dir():
-        raise UsageError(f"-o {args.output}: the folder {path.parent} does not exist")
-    return path
-
-
-def _graph(args) -> int:
-    path = _output_path(args)
-    if path.suffix.lower() not in (".svg", ".png", ".pdf", ".dot"):
-        raise UsageError(f"-o must end in .svg, .png, .pdf or .dot, got {path.name!r}")
-    out, leaves = _build(args)
-    out.backward()
-    from viz import render  # after the arguments are checked: graphviz loads only if needed
-
-    with _drawing_limits():
-        render(out, path, max_nodes=args.max_nodes)
-    _print_gradients(out, leaves)
-    print(f"wrote {path}")
-    return 0
-
-
-def _step(args) -> int:
-    path = _output_path(args)
-    out, leaves = _build(args)
-    from viz import step_through
-
-    with _drawing_limits():
-        step_through(out, max_nodes=args.max_nodes).save(path)
-    out.backward()  # the stepper leaves the Values' own gradients as they were
-    _print_gradients(out, leaves)
-    print(f"wrote {path} (open it in a browser; arrow keys step)")
-    return 0
-
-
-@contextmanager
-def _drawing_limits():
-    """draw_dot's error for too large a graph, as a usage error naming --max-nodes."""
-    from viz.graph import GraphTooLargeError
-
-    try:
-        yield
-    except GraphTooLargeError as error:
-        raise UsageError(
-            f"the graph has {error.count} nodes to draw, more than {error.max_nodes}; "
-            f"pass --max-nodes {error.count} to draw them all"
-        ) from None
-
-
-def explain_rows(out: Value) -> list[tuple]:
-    """One row per chain-rule step of out's backward pass.
-
-    Each row is (step, node, upstream, child, local, added, running total),
-    where the running total is the child's gradient summed so far. Runs the
-    pass (so ``.grad`` ends as after ``out.backward()``).
-    """
-    order = topological_order(out)
-    names = display_names(order)
-    records, _ = trace(out, order, names)
-    written = formulas(records, names)
-    rows = []
-    number = 0
-    for record in records[1:]:
-        number += bool(record["contributions"])  # leaves have no chain-rule step
-        for c in record["contributions"]:
-            node = written[record["node"]]
-            rows.append((number, node, record["upstream"], c["name"], c["local"], c["added"],
-                         c["total"]))
-    return rows
-
-
-def _explain(args) -> int:
-    out, leaves = _build(args)
-    header = ("step", "node", "upstream", "child", "local", "added", "child grad")
-    rows = [(str(row[0]), row[1], _number(row[2]), row[3], *map(_number, row[4:]))
-            for row in explain_rows(out)]
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    left = {1, 3}  # node and child names read better left-aligned
-    for cells in (header, *rows):
-        print("  ".join(cell.ljust(w) if i in left else cell.rjust(w)
-                        for i, (cell, w) in enumerate(zip(cells, widths, strict=True))).rstrip())
-    if rows:
-        print("upstream x local = added; child grad is the running sum of what reached that child.")
-    else:
-        print("(no chain-rule steps: the expression is a single leaf)")
-    _print_gradients(out, leaves)
-    return 0
-
-
-# -- train -------------------------------------------------------------------------------------
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -359,7 +136,7 @@ def _task(y) -> tuple[str, list]:
     return "regression", []
 
 
-def _train(args) -> int:
+def run(args) -> int:
     import numpy as np
 
     _check_train_args(args)
@@ -444,16 +221,6 @@ def _fold_scaling(model, x_mean, x_std, y_mean, y_std) -> None:
             neuron.b.data = float(neuron.b.data * y_std + y_mean)
 
 
-def _save_figure(result, path: Path) -> None:
-    """Saves what a viz plot returned (a Figure or Axes) and closes it."""
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
-
-    figure = result if isinstance(result, Figure) else result.figure
-    figure.savefig(path, bbox_inches="tight")
-    plt.close(figure)
-
-
 def _write_history(history, path: Path) -> None:
     """history.as_dict() as CSV, the metric columns named by the metric (accuracy, r2)."""
     columns = history.as_dict()
@@ -474,11 +241,11 @@ def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
     written = [out / name for name in ("model.json", "history.csv", "loss.svg", "network.svg")]
     model.save(written[0])
     _write_history(history, written[1])
-    _save_figure(plot_history(history), written[2])
+    save_figure(plot_history(history), written[2])
     written[3].write_text(render_svg(draw_network(model)), encoding="utf-8")
     if X.shape[1] == 2 and task == "classification":  # a regression has no boundary
         written.append(out / "decision_boundary.svg")
-        _save_figure(plot_decision_boundary(model, X, y), written[-1])
+        save_figure(plot_decision_boundary(model, X, y), written[-1])
     written.append(out / "neuron.svg")
     render(_one_neuron_graph(model, X), written[-1])
     return written
@@ -517,10 +284,3 @@ def _print_metrics(history) -> None:
     for name, loss, value in rows:
         print(f"{name:<10}  {loss:>10.4f}  {value:>10.4f}")
     print(f"{len(history.loss)} epochs in {sum(history.seconds):.1f} s")
-
-
-COMMANDS = {"train": _train, "graph": _graph, "step": _step, "explain": _explain}
-
-
-if __name__ == "__main__":
-    sys.exit(main())

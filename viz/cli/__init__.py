@@ -1,0 +1,65 @@
+"""The ``chainrule`` command line: one small entry point, one module per command.
+
+    chainrule train --dataset moons --hidden 16,16 --epochs 60 --out out
+    chainrule graph "tanh(x * w + b)" x=0.5 w=-1.2 b=0.3 -o graph.svg
+    chainrule step "tanh(x * w + b)" x=0.5 w=-1.2 b=0.3 -o steps.html
+    chainrule explain "a * b + a" a=2 b=-3
+
+Each command lives in a module of this package with two functions:
+``add_parser(commands)`` registers its subparser (and sets ``run`` as the
+subparser's default), ``run(args)`` carries it out and returns the exit
+status. Adding a command is adding a module and a line to ``COMMAND_MODULES``.
+
+Every mistake in the arguments ends with a usage message and exit status 2,
+never a traceback (a command raises ``UsageError``); failures that are not the
+user's typing (no Graphviz, a file that cannot be written, training that
+diverged) print one line and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from autograd.expression import ExpressionError
+
+from ._common import UsageError, version
+
+# The commands, in the order --help lists them.
+COMMAND_MODULES = ("train", "expressions")
+
+__all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="chainrule",
+        description="See backpropagation: train small networks, draw computation graphs "
+        "with their gradients, step through a backward pass.",
+        epilog='Example: chainrule graph "tanh(x * w + b)" x=0.5 w=-1.2 b=0.3 -o graph.svg',
+    )
+    parser.add_argument("--version", action="version", version=f"chainrule {version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the exit status (0 ok, 1 failure, 2 bad arguments)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as error:
+        args.subparser.error(str(error))  # prints the usage, exits with status 2
+    except ExpressionError as error:
+        args.subparser.error(f"EXPR: {error}")
+    except (RuntimeError, FloatingPointError, OSError, ImportError) as error:
+        # no Graphviz (program or package), no matplotlib, training diverged, a file that
+        # cannot be written: failures, not usage mistakes
+        print(f"chainrule {args.command}: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,7 @@
+"""``python -m viz.cli``: the chainrule command line."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
