@@ -26,10 +26,10 @@ Decisions where the spec is silent, documented here and in the README:
   trial's value is its validation loss after the last epoch (after the best
   epoch with ``early_stopping``), without the l1/l2 penalties, so penalties
   compete fairly.
-* Unset arguments take ``DEFAULTS``: hidden [16, 16], relu, uniform init, no
-  dropout, Adam at fit's default rate, full batch, 100 epochs. "momentum" as
-  an optimizer is SGD with momentum 0.9 (``momentum`` overrides it); the
-  ``momentum`` parameter only moves SGD.
+* Unset arguments take ``nn._recipe.DEFAULTS``: hidden [16, 16], relu,
+  uniform init, no dropout, Adam at fit's default rate, full batch, 100
+  epochs. "momentum" as an optimizer is SGD with momentum 0.9 (``momentum``
+  overrides it); the ``momentum`` parameter only moves SGD.
 * Seeds: a study has one seed (``seed``, or a random one recorded at
   creation); trial k trains with the seed derived from (study seed, k), for
   the weights, the shuffling and dropout, and Optuna's sampler is seeded per
@@ -65,7 +65,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import html
-import inspect
 import json
 import math
 import numbers
@@ -75,6 +74,7 @@ import queue as queues
 import re
 import secrets
 import signal
+import socket
 import tempfile
 import time
 import traceback
@@ -84,19 +84,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _recipe as recipe
 from . import space as S
 from ._checks import positive_int
 from .data import train_test_split
-from .module import MLP
-from .optim import OPTIMIZERS, SGD
-from .train import _CLASSIFICATION, _DEFAULT_LR, _progress_bar, fit
+from .train import _CLASSIFICATION, _progress_bar
 
 STRATEGIES = ("grid", "random", "bayes")
-DEFAULTS = {
-    "hidden": [16, 16], "activation": "relu", "init": "uniform", "dropout": 0.0, "norm": None,
-    "optimizer": "adam", "lr": None, "momentum": None, "weight_decay": None,
-    "batch_size": None, "l1": 0.0, "l2": 0.0, "epochs": 100,
-}
 # Arguments that may be fixed but not searched (the loss decides what the value means).
 FIXED_ONLY = ("loss", "output_activation", "early_stopping")
 DEFAULT_STUDY = "chainrule"
@@ -124,6 +118,7 @@ class Trial:
     epochs: int | None = None  # epochs trained
     metric: float | None = None  # validation accuracy or R² at the end
     reason: str | None = None  # why it was pruned or failed
+    worker: str | None = None  # "host:process id" that ran it
     curve: list = field(default_factory=list, repr=False)  # validation loss per epoch
 
 
@@ -185,13 +180,8 @@ def _check_fixed(fixed: dict) -> dict:
         if name in S.NAMES:
             S.check_value(name, value)
     if "norm" in {**fixed} and fixed["norm"] is not None:
-        _check_norm_supported()
+        recipe.check_norm_supported()
     return fixed
-
-
-def _check_norm_supported() -> None:
-    if "norm" not in inspect.signature(MLP).parameters:
-        raise ValueError("norm needs nn.MLP(norm=...), which this version of nn does not have")
 
 
 def _trial_seed(study_seed: int, number: int, stream: int = 0) -> int:
@@ -200,45 +190,10 @@ def _trial_seed(study_seed: int, number: int, stream: int = 0) -> int:
 
 
 def _train(problem: _Problem, params: dict, seed: int, callbacks=()):
-    """(model, history): one MLP built and trained with the trial's parameters and seed."""
-    args = {**DEFAULTS, **problem.fixed, **params}
-    hidden = args["hidden"]
-    hidden = [hidden] if isinstance(hidden, numbers.Integral) else list(hidden)
-    model_args = {"activation": args["activation"], "init": args["init"],
-                  "dropout": args["dropout"], "output_activation": args.get("output_activation")}
-    if problem.loss == "bce" and model_args["output_activation"] is None:
-        model_args["output_activation"] = "sigmoid"  # bce takes probabilities
-    if args["norm"] is not None:
-        _check_norm_supported()
-        model_args["norm"] = args["norm"]
-    model = MLP(problem.X_train.shape[1], [*hidden, problem.outputs], seed=seed, **model_args)
-    history = fit(
-        model, problem.X_train, problem.y_train, loss=problem.loss,
-        optimizer=_optimizer(args, model.parameters()), epochs=args["epochs"],
-        batch_size=args["batch_size"], validation=(problem.X_val, problem.y_val),
-        early_stopping=args.get("early_stopping"), progress=False, callbacks=callbacks,
-        l1=args["l1"], l2=args["l2"], seed=seed,
-    )
-    return model, history
-
-
-def _optimizer(args: dict, parameters):
-    name, lr, decay = args["optimizer"], args["lr"], args["weight_decay"]
-    if name in ("sgd", "momentum"):
-        momentum = args["momentum"]
-        if momentum is None:
-            momentum = 0.9 if name == "momentum" else 0.0
-        return SGD(parameters, lr=_DEFAULT_LR["sgd"] if lr is None else lr, momentum=momentum,
-                   weight_decay=decay or 0.0)
-    extra = {} if decay is None else {"weight_decay": decay}
-    return OPTIMIZERS[name](parameters, lr=_DEFAULT_LR[name] if lr is None else lr, **extra)
-
-
-def _value(history) -> float:
-    """The trial's validation loss: after the best epoch with early stopping, else the last."""
-    if history.best_epoch is not None and not history.interrupted:
-        return history.val_loss[history.best_epoch - 1]
-    return history.val_loss[-1]
+    """(model, history): the trial's MLP trained on the study's rows with its seed."""
+    return recipe.train(problem.X_train, problem.y_train, {**problem.fixed, **params},
+                        problem.loss, problem.outputs, seed,
+                        validation=(problem.X_val, problem.y_val), callbacks=callbacks)
 
 
 # -- one trial -------------------------------------------------------------------------------
@@ -258,6 +213,7 @@ def _objective(problem: _Problem, trial) -> float:
     params = {name: dim.suggest(trial, name) for name, dim in problem.dims.items()}
     seed = _trial_seed(problem.seed, trial.number)
     trial.set_user_attr("seed", seed)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     pruned_at = []
 
     def report(epoch, history):
@@ -284,7 +240,7 @@ def _objective(problem: _Problem, trial) -> float:
         trial.set_user_attr("reason", f"pruned at epoch {pruned_at[0]}: its validation loss "
                                       "was worse than the median of earlier trials there")
         raise optuna.TrialPruned(f"epoch {pruned_at[0]}")
-    return _value(history)
+    return recipe.final_value(history)
 
 
 def _ignore_interrupts() -> None:
@@ -492,7 +448,7 @@ def tune(X, y, space, *, strategy="bayes", trials=20, validation=0.2, storage=No
     if both:
         raise ValueError(f"{', '.join(both)} is both in the space and fixed: give it once")
     if "norm" in dims and any(v is not None for v in dims["norm"].values()):
-        _check_norm_supported()
+        recipe.check_norm_supported()
     if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     grid_size = 0
@@ -902,7 +858,8 @@ def _record(frozen) -> Trial:
         number=frozen.number, params=S.readable(frozen.params), value=value, state=state,
         seconds=frozen.duration.total_seconds() if frozen.duration else None,
         seed=attrs.get("seed"), epochs=attrs.get("epochs", len(curve) or None),
-        metric=attrs.get("metric"), reason=reason if state != "complete" else None, curve=curve,
+        metric=attrs.get("metric"), reason=reason if state != "complete" else None,
+        worker=attrs.get("worker"), curve=curve,
     )
 
 
