@@ -7,12 +7,14 @@
      "parameters": {"layers.0.neurons.0.w.0": 0.23, ..., "layers.2.neurons.0.b": -0.1}}
 
 ``parameters`` maps each dotted name of ``named_parameters()`` to a finite
-number. ``architecture`` holds the constructor arguments (``type`` is MLP,
-Layer or Neuron). Loading never unpickles and never evaluates anything: the
-text is parsed as JSON, checked field by field, the model is rebuilt from the
-architecture and the parameters are loaded by name, so a file with wrong
-layer sizes, missing or extra parameters or non-numbers is refused with a
-ValueError that gives the reason.
+number. ``architecture`` holds the constructor arguments (``type`` names a
+registered kind: MLP, Layer or Neuron here; other modules register theirs
+with ``register``). Loading never unpickles and never evaluates anything: the
+text is parsed as JSON, checked field by field, the parameter count and
+names the architecture implies are checked against the cap and the file
+before any module is built, then the model is rebuilt and the parameters are
+loaded by name, so a file with wrong layer sizes, missing or extra parameters
+or non-numbers is refused with a ValueError that gives the reason.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import json
 import math
 import numbers
 import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
 
@@ -28,6 +32,7 @@ FORMAT = "chainrule-model"
 VERSION = 1
 MAX_BYTES = 200_000_000  # far above any scalar-engine model; refuses to read a disk image
 MAX_UNITS = 1_000_000  # layer sizes beyond this cannot be meant for a scalar engine
+MAX_PARAMETERS = 1_000_000  # the most parameters a model file may hold, whatever its kind
 _PICKLE_MAGIC = (b"\x80", b"(dp", b"(lp", b"ccopy_reg", b"c__builtin__")
 
 
@@ -124,7 +129,12 @@ def _refuse_duplicates(pairs):
 
 
 def from_dict(content: dict) -> Module:
-    """The model described by a model file's content; ValueError if anything does not fit."""
+    """The model described by a model file's content; ValueError if anything does not fit.
+
+    Everything is checked before anything is built: the architecture's fields
+    and sizes, its parameter count against ``MAX_PARAMETERS``, and the
+    parameters' names and numbers against the names the architecture implies.
+    """
     if not isinstance(content, dict):
         raise ValueError(f"expected a dict, got {type(content).__name__}")
     expected = {"format", "version", "architecture", "parameters"}
@@ -140,12 +150,20 @@ def from_dict(content: dict) -> Module:
         raise ValueError(
             f"unsupported model file version {version!r} (this chainrule reads {VERSION})"
         )
-    model = _build(content["architecture"])
+    architecture = content["architecture"]
+    kind = kind_of(architecture)
+    count = kind.count(architecture)
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"{architecture['type']} architecture has {count} parameters, more than "
+            f"{MAX_PARAMETERS} (the most a model file may hold)"
+        )
     parameters = content["parameters"]
     if not isinstance(parameters, dict):
         raise ValueError(
             f"'parameters' must be an object of name: number, got {type(parameters).__name__}"
         )
+    _check_names(architecture["type"], list(kind.names(architecture)), parameters)
     for name, value in parameters.items():
         if (
             not isinstance(value, numbers.Real)
@@ -153,58 +171,78 @@ def from_dict(content: dict) -> Module:
             or not math.isfinite(value)
         ):
             raise ValueError(f"parameter {name!r} must be a finite number, got {value!r:.60}")
+    model = kind.build(architecture)
     model.load_state_dict(parameters)
     return model
 
 
-_FIELDS = {
-    "MLP": {"type", "nin", "nouts", "activation", "output_activation", "dropout"},
-    "Layer": {"type", "nin", "nout", "activation"},
-    "Neuron": {"type", "nin", "activation"},
-}
+def _check_names(type_name: str, names: list[str], parameters: dict) -> None:
+    """ValueError naming missing and unexpected parameters (the architecture gives the names)."""
+    if len(names) == len(parameters) and all(name in parameters for name in names):
+        return
+    wanted = set(names)
+    missing = [name for name in names if name not in parameters]
+    extra = [name for name in parameters if name not in wanted]
+    parts = []
+    if missing:
+        parts.append(f"missing parameters {_few(missing)}")
+    if extra:
+        parts.append(f"unexpected parameters {_few(extra)}")
+    raise ValueError(f"the parameters do not fit this {type_name}: {'; '.join(parts)}")
 
 
-def _build(architecture) -> Module:
-    """A model with the architecture's shape (weights drawn from seed 0, overwritten next)."""
+# -- the kinds of module a model file can hold ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a model file describes one kind of module.
+
+    ``fields``: the architecture's fields (``type`` included). ``count(arch)``
+    validates the sizes and returns the number of parameters, cheaply (no
+    module is built, so a tiny file cannot claim a huge model and hang the
+    loader); ``names(arch)`` yields the parameters' dotted names in
+    ``named_parameters()`` order; ``build(arch)`` makes the module (its
+    weights are overwritten next). Every architecture a module's
+    ``architecture()`` returns must round-trip through its kind.
+    """
+
+    fields: frozenset
+    count: Callable[[dict], int]
+    names: Callable[[dict], Iterator[str]]
+    build: Callable[[dict], Module]
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(type_name: str, fields, count, names, build) -> None:
+    """Makes ``type_name`` loadable from model files (see ``Kind``)."""
+    KINDS[type_name] = Kind(frozenset(fields) | {"type"}, count, names, build)
+
+
+def kind_of(architecture) -> Kind:
+    """The registered kind of an architecture, after checking its type and fields."""
     if not isinstance(architecture, dict):
         raise ValueError(f"'architecture' must be an object, got {type(architecture).__name__}")
-    kind = architecture.get("type")
-    if kind not in _FIELDS:
+    type_name = architecture.get("type")
+    if not isinstance(type_name, str) or type_name not in KINDS:
         raise ValueError(
-            f"unknown architecture type {kind!r}: expected one of {', '.join(_FIELDS)}"
+            f"unknown architecture type {type_name!r:.60}: expected one of {', '.join(KINDS)}"
         )
+    kind = KINDS[type_name]
     fields = set(architecture)
-    if fields != _FIELDS[kind]:
+    if fields != kind.fields:
         raise ValueError(
-            f"{kind} architecture: missing fields {sorted(_FIELDS[kind] - fields)}, "
-            f"unexpected fields {sorted(fields - _FIELDS[kind])}"
+            f"{type_name} architecture: missing fields {sorted(kind.fields - fields)}, "
+            f"unexpected fields {_few(sorted(fields - kind.fields))}"
         )
-    nin = _units(architecture["nin"], "nin")
-    if kind == "Neuron":
-        return Neuron(nin, activation=_activation(architecture["activation"]), seed=0)
-    if kind == "Layer":
-        nout = _units(architecture["nout"], "nout")
-        return Layer(nin, nout, activation=_activation(architecture["activation"]), seed=0)
-    nouts = architecture["nouts"]
-    if not isinstance(nouts, list) or not nouts:
-        raise ValueError(
-            f"MLP architecture: 'nouts' must be a non-empty list of sizes, got {nouts!r:.60}"
-        )
-    nouts = [_units(n, "each size in nouts") for n in nouts]
-    sizes = [nin] + nouts
-    if sum(a * b for a, b in zip(sizes, sizes[1:], strict=False)) > MAX_UNITS:
-        raise ValueError(f"MLP architecture {sizes} has more than {MAX_UNITS} weights")
-    dropout = architecture["dropout"]
-    if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout < 1:
-        raise ValueError(f"MLP architecture: 'dropout' must be a number in [0, 1), got {dropout!r}")
-    return MLP(
-        nin,
-        nouts,
-        activation=_activation(architecture["activation"]),
-        output_activation=_activation(architecture["output_activation"]),
-        dropout=dropout,
-        seed=0,
-    )
+    return kind
+
+
+def _few(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(n)[:80] for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _units(value, what: str) -> int:
@@ -222,3 +260,86 @@ def _activation(value) -> str:
             f"expected one of {', '.join(ACTIVATIONS)}"
         )
     return value
+
+
+def _dropout(value) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+        raise ValueError(f"architecture: 'dropout' must be a number in [0, 1), got {value!r:.60}")
+    return float(value)
+
+
+# Neuron, Layer and MLP (the version-1 kinds).
+
+
+def _neuron_count(arch) -> int:
+    _activation(arch["activation"])
+    return _units(arch["nin"], "nin") + 1
+
+
+def _neuron_names(arch, prefix: str = "") -> Iterator[str]:
+    for i in range(arch["nin"]):
+        yield f"{prefix}w.{i}"
+    yield f"{prefix}b"
+
+
+def _layer_count(arch) -> int:
+    _activation(arch["activation"])
+    return (_units(arch["nin"], "nin") + 1) * _units(arch["nout"], "nout")
+
+
+def _layer_names(arch, prefix: str = "") -> Iterator[str]:
+    for j in range(arch["nout"]):
+        yield from _neuron_names(arch, f"{prefix}neurons.{j}.")
+
+
+def _mlp_sizes(arch) -> list[int]:
+    nouts = arch["nouts"]
+    if not isinstance(nouts, list) or not nouts or len(nouts) > MAX_UNITS:
+        raise ValueError(
+            f"MLP architecture: 'nouts' must be a non-empty list of sizes, got {nouts!r:.60}"
+        )
+    return [_units(arch["nin"], "nin")] + [_units(n, "each size in nouts") for n in nouts]
+
+
+def _mlp_count(arch) -> int:
+    sizes = _mlp_sizes(arch)
+    _activation(arch["activation"])
+    _activation(arch["output_activation"])
+    _dropout(arch["dropout"])
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+
+
+def _mlp_names(arch) -> Iterator[str]:
+    sizes = _mlp_sizes(arch)
+    for i, (nin, nout) in enumerate(zip(sizes, sizes[1:], strict=False)):
+        yield from _layer_names({"nin": nin, "nout": nout}, f"layers.{i}.")
+
+
+register(
+    "MLP",
+    {"nin", "nouts", "activation", "output_activation", "dropout"},
+    _mlp_count,
+    _mlp_names,
+    lambda arch: MLP(
+        arch["nin"],
+        arch["nouts"],
+        activation=arch["activation"],
+        output_activation=arch["output_activation"],
+        dropout=_dropout(arch["dropout"]),
+        seed=0,
+    ),
+)
+register(
+    "Layer",
+    {"nin", "nout", "activation"},
+    _layer_count,
+    _layer_names,
+    lambda arch: Layer(arch["nin"], arch["nout"], activation=arch["activation"], seed=0),
+)
+register(
+    "Neuron",
+    {"nin", "activation"},
+    _neuron_count,
+    _neuron_names,
+    lambda arch: Neuron(arch["nin"], activation=arch["activation"], seed=0),
+)

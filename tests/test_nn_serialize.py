@@ -149,3 +149,32 @@ def test_saving_a_diverged_model_is_refused(tmp_path):
     model.parameters()[0].data = float("nan")
     with pytest.raises(ValueError, match="non-finite"):
         model.save(tmp_path / "m.json")
+
+
+@pytest.mark.parametrize(
+    "model",
+    [MLP(3, [4, 2], dropout=0.1, seed=1), Layer(2, 3, seed=2), Neuron(4, seed=3)],
+    ids=["mlp", "layer", "neuron"],
+)
+def test_each_kind_names_the_parameters_its_module_has(model):
+    kind = nn.serialize.kind_of(model.architecture())
+    assert list(kind.names(model.architecture())) == [n for n, _ in model.named_parameters()]
+    assert kind.count(model.architecture()) == model.num_parameters()
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    [
+        {"type": "Layer", "nin": 10**6, "nout": 10**6, "activation": "relu"},
+        {"type": "Layer", "nin": 1000, "nout": 10**6, "activation": "relu"},
+        {"type": "MLP", "nin": 1, "nouts": [10**6], "activation": "relu",
+         "output_activation": "linear", "dropout": 0.0},
+    ],
+    ids=["layer 1e6 x 1e6", "layer 1e3 x 1e6", "mlp 1 x 1e6"],
+)
+def test_a_small_file_claiming_a_huge_model_is_refused_before_building(tmp_path, architecture):
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps({"format": FORMAT, "version": 1, "architecture": architecture,
+                                "parameters": {}}))
+    with pytest.raises(ValueError, match="more than 1000000"):
+        nn.load(path)

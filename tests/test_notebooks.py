@@ -25,8 +25,9 @@ finally:
 execute = build.execute
 
 
-def test_the_five_notebooks_are_there():
-    assert [name[:3] for name in NAMES] == ["01_", "02_", "03_", "04_", "05_"]
+def test_every_notebook_source_has_its_notebook_numbered_in_order():
+    assert NAMES == list(build.NOTEBOOKS)
+    assert [name[:3] for name in NAMES] == [f"{k:02d}_" for k in range(1, len(NAMES) + 1)]
 
 
 def test_kernel_runs_this_python_even_with_other_kernel_specs_installed(tmp_path, monkeypatch):
