@@ -69,8 +69,9 @@ def _history(ax, result) -> None:
         for t in order:
             running = min(running, t.value)
             best.append(running)
-        ax.step([t.number for t in order], best, where="post", color=RED, linewidth=1.6,
-                label="best so far")
+        last = max(t.number for t in result.trials)  # the line runs to the latest trial
+        ax.step([t.number for t in order] + [last], best + best[-1:], where="post", color=RED,
+                linewidth=1.6, label="best so far")
     if pruned:
         ax.scatter([t.number for t in pruned], [t.value for t in pruned], s=22, marker="x",
                    color=GREY, zorder=3, label="pruned (when stopped)")

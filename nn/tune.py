@@ -41,7 +41,7 @@ Decisions where the spec is silent, documented here and in the README:
   ValueError naming the difference, since the trials would not compare.
 * Pruning (``prune=True``) is Optuna's MedianPruner on the per-epoch
   validation loss: after 5 finished trials, a trial whose loss at an epoch
-  (from the 6th on) is worse than the median of the earlier trials' at the
+  (from the 5th on) is worse than the median of the earlier trials' at the
   same epoch stops there. A pruned trial's value is its loss when stopped.
 * A trial that diverges (fit raises FloatingPointError, or any
   ArithmeticError) is recorded "failed" with the reason; the search goes on.

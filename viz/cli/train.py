@@ -46,29 +46,35 @@ def add_parser(commands) -> None:
         "neuron.svg and, for a classification with two inputs, decision_boundary.svg "
         "into --out.",
     )
-    train.add_argument("--dataset", default="moons",
-                       help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
-    train.add_argument("--target", help="the target column of a CSV file (default: the last)")
-    train.add_argument("--samples", type=int, default=200,
-                       help="points drawn for a built-in data set (default: 200)")
-    train.add_argument("--hidden", default="16,16",
-                       help="hidden layer sizes, e.g. 16,16; '' for none (default: 16,16)")
-    train.add_argument("--activation", choices=ACTIVATIONS, default="relu",
-                       help="of the hidden layers (default: relu)")
-    train.add_argument("--loss", choices=LOSSES,
-                       help="default: bce_with_logits, cross_entropy or mse by task")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
-                       help="momentum is SGD with momentum 0.9 (default: adam)")
-    train.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
-    train.add_argument("--epochs", type=int, default=100, help="(default: 100)")
-    train.add_argument("--batch-size", type=int, default=32,
-                       help="mini-batch size; 0 for full batch (default: 32)")
-    train.add_argument("--validation", type=float, default=0.2,
-                       help="fraction held out for validation; 0 for none (default: 0.2)")
-    train.add_argument("--seed", type=int, default=0,
-                       help="for the data, the weights and the shuffling (default: 0)")
-    train.add_argument("--out", default="out", help="output folder (default: out)")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_training_options(train)
+
+
+def add_training_options(command, validation_help: str = "0 for none") -> None:
+    """The data set, model and training options (train's; tune fixes them for every trial)."""
+    command.add_argument("--dataset", default="moons",
+                         help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
+    command.add_argument("--target", help="the target column of a CSV file (default: the last)")
+    command.add_argument("--samples", type=int, default=200,
+                         help="points drawn for a built-in data set (default: 200)")
+    command.add_argument("--hidden", default="16,16",
+                         help="hidden layer sizes, e.g. 16,16; '' for none (default: 16,16)")
+    command.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                         help="of the hidden layers (default: relu)")
+    command.add_argument("--loss", choices=LOSSES,
+                         help="default: bce_with_logits, cross_entropy or mse by task")
+    command.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                         help="momentum is SGD with momentum 0.9 (default: adam)")
+    command.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
+    command.add_argument("--epochs", type=int, default=100, help="(default: 100)")
+    command.add_argument("--batch-size", type=int, default=32,
+                         help="mini-batch size; 0 for full batch (default: 32)")
+    command.add_argument("--validation", type=float, default=0.2,
+                         help=f"fraction held out for validation; {validation_help} "
+                         "(default: 0.2)")
+    command.add_argument("--seed", type=int, default=0,
+                         help="for the data, the weights and the shuffling (default: 0)")
+    command.add_argument("--out", default="out", help="output folder (default: out)")
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -137,9 +143,18 @@ def _task(y) -> tuple[str, list]:
 
 
 def run(args) -> int:
+    _check_train_args(args)
+    problem = prepare(args)
+    return _fit_and_report(args, *problem)
+
+
+def prepare(args) -> tuple:
+    """(X, y, name, task, hidden, n_out, loss) from the data set and model options.
+
+    y holds class indices 0..k-1 for a classification (labels in sorted order).
+    """
     import numpy as np
 
-    _check_train_args(args)
     hidden = _hidden_sizes(args.hidden)
     X, y, name = _load_dataset(args)
     X = np.asarray(X, dtype=float)
@@ -162,15 +177,23 @@ def run(args) -> int:
         raise UsageError(f"--loss {loss} handles two classes, but {name} has {len(labels)}: "
                          "use cross_entropy")
     n_out = len(labels) if loss == "cross_entropy" else 1
-    return _fit_and_report(args, X, y, name, task, hidden, n_out, loss)
+    return X, y, name, task, hidden, n_out, loss
+
+
+def standardized(X, y, task) -> tuple:
+    """(X scaled, y scaled, scaling): inputs, and a regression target, standardised for
+    training; ``scaling`` (x_mean, x_std, y_mean, y_std) is what ``_fold_scaling`` undoes."""
+    import nn
+
+    Xs, x_mean, x_std = nn.data.standardize(X)
+    y_mean, y_std = (y.mean(), y.std() or 1.0) if task == "regression" else (0.0, 1.0)
+    return Xs, (y - y_mean) / y_std, (x_mean, x_std, y_mean, y_std)
 
 
 def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     import nn
 
-    Xs, x_mean, x_std = nn.data.standardize(X)
-    y_mean, y_std = (y.mean(), y.std() or 1.0) if task == "regression" else (0.0, 1.0)
-    ys = (y - y_mean) / y_std
+    Xs, ys, scaling = standardized(X, y, task)
 
     model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed,
                    output_activation="sigmoid" if loss == "bce" else None)  # bce takes p
@@ -184,17 +207,21 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
         validation=args.validation or None,
         progress=not args.no_progress, seed=args.seed,
     )
-    _fold_scaling(model, x_mean, x_std, y_mean, y_std)
+    _fold_scaling(model, *scaling)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = _write_outputs(model, history, X, y, out, task)
     _print_metrics(history)
     if task == "regression":
         print("(the loss is on the standardised target; R² does not depend on the scale)")
+    print_written(written, out)
+    return 0
+
+
+def print_written(written: list[Path], out: Path) -> None:
     print(f"wrote {len(written)} files to {out}{os.sep}:")
     for path in written:
         print(f"  {path}")
-    return 0
 
 
 def _optimizer(nn, args, parameters):
