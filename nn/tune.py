@@ -362,7 +362,7 @@ def _storage(optuna, storage):
                          f"{safe_url(text)!r}")
     engine = {"connect_args": {"connect_timeout": 10}} if text.startswith("postgresql") else {}
     try:
-        return optuna.storages.RDBStorage(text, engine_kwargs=engine)
+        return _rdb_storage(optuna, text, engine)
     except ImportError as error:
         raise ImportError(f"the storage {safe_url(text)} needs a database driver that is not "
                           f"installed ({error}); for PostgreSQL: pip install 'psycopg[binary]'"
@@ -373,6 +373,20 @@ def _storage(optuna, storage):
         if password and password.group(1):
             reason = reason.replace(password.group(1), "***")
         raise StorageError(f"cannot open the study storage {safe_url(text)}: {reason}") from None
+
+
+def _rdb_storage(optuna, url: str, engine: dict, attempts: int = 5):
+    """Optuna's RDBStorage for ``url``. Two processes meeting a new database at once both
+    create Optuna's tables, and one fails on the other's; it tries again and finds them."""
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine)
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1) + secrets.randbelow(100) / 1000)
 
 
 def _setup(problem: _Problem, data_hash: str, validation) -> dict:
