@@ -18,6 +18,7 @@ _EXPORTS = {
     "draw_network": "network",
     "plot_history": "plots",
     "plot_decision_boundary": "plots",
+    "compare": "compare",
     "step_through": "stepper",
     "Stepper": "stepper",
 }
