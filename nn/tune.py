@@ -78,6 +78,7 @@ import socket
 import tempfile
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -265,7 +266,10 @@ def _run_trials(study, problem: _Problem, claim, on_trial) -> None:
 
 def _optuna():
     try:
-        import optuna
+        with warnings.catch_warnings():
+            # Optuna imports tqdm.auto, which warns in a Jupyter kernel without ipywidgets.
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            import optuna
     except ImportError:
         raise ImportError(
             "nn.tune needs Optuna: pip install optuna (make demo installs it)"
