@@ -79,6 +79,7 @@ import tempfile
 import time
 import traceback
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -89,6 +90,8 @@ from . import _recipe as recipe
 from . import space as S
 from ._checks import positive_int
 from .data import train_test_split
+from .losses import LOSSES
+from .module import ACTIVATIONS
 from .train import _CLASSIFICATION, _progress_bar
 
 STRATEGIES = ("grid", "random", "bayes")
@@ -142,7 +145,6 @@ class _Problem:
     grid_size: int  # 0 unless strategy == "grid"
     prune: bool
     seed: int  # the study's seed
-    metric_name: str | None = None
 
 
 def _task(y, loss):
@@ -150,6 +152,8 @@ def _task(y, loss):
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
+    if np.issubdtype(y.dtype, np.number) and not np.all(np.isfinite(y)):
+        raise ValueError("y holds nan or inf values")
     if loss is None:
         numeric = np.issubdtype(y.dtype, np.number) or y.dtype == bool
         labels = np.unique(y) if y.ndim == 1 else None
@@ -180,8 +184,18 @@ def _check_fixed(fixed: dict) -> dict:
                              f"names ({', '.join(S.NAMES)}) and {', '.join(FIXED_ONLY)}")
         if name in S.NAMES:
             S.check_value(name, value)
-    if "norm" in {**fixed} and fixed["norm"] is not None:
+    if fixed.get("norm") is not None:
         recipe.check_norm_supported()
+    loss = fixed.get("loss")
+    if loss is not None and not callable(loss) and loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}: expected one of {', '.join(LOSSES)} or a "
+                         "callable")
+    if fixed.get("output_activation") not in (None, *ACTIVATIONS):
+        raise ValueError(f"output_activation={fixed['output_activation']!r}: expected one of "
+                         f"{', '.join(ACTIVATIONS)} or None")
+    early = fixed.get("early_stopping")
+    if early is not None:
+        positive_int(early, "early_stopping")
     return fixed
 
 
@@ -456,70 +470,93 @@ def tune(X, y, space, *, strategy="bayes", trials=20, validation=0.2, storage=No
     study: its name (default "chainrule"). workers: local processes.
     """
     optuna = _optuna()
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
     trials = positive_int(trials, "trials")
     workers = positive_int(workers, "workers")
+    if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    # Everything is checked before a storage is touched, so a mistake leaves no study behind.
+    problem, X, targets, classes = _problem(X, y, space, strategy, fixed, prune, seed)
+    held_out = _describe_validation(validation)
+    _split(problem, X, targets, validation, classes)
+    if workers > 1:
+        _check_picklable(problem)
+    name = DEFAULT_STUDY if study is None else str(study)
+    setup = _setup(problem, _hash(X, targets), held_out)
+    with _storage_for(optuna, storage, workers) as (backend, where, address), _quiet(optuna):
+        opened, stored = _open_study(optuna, backend, name, setup, seed is not None, where)
+        if stored["seed"] != problem.seed:  # a resumed study keeps its seed, and so its rows
+            problem.seed = stored["seed"]
+            _split(problem, X, targets, validation, classes)
+        opened.sampler = _sampler(optuna, problem)
+        opened.pruner = _pruner(optuna, problem.prune)
+        budget = trials
+        if problem.grid_size:
+            left = problem.grid_size - len(opened.get_trials(deepcopy=False))
+            budget = min(trials, max(0, left))
+        interrupted = _search(optuna, opened, problem, budget, workers, address, name, progress)
+        if storage is None and workers > 1:  # keep the trials once the temporary journal goes
+            memory = optuna.storages.InMemoryStorage()
+            optuna.copy_study(from_study_name=name, from_storage=backend, to_storage=memory)
+            opened = optuna.load_study(study_name=name, storage=memory)
+        return TuneResult(opened, problem, classes, interrupted)
+
+
+def _problem(X, y, space, strategy, fixed, prune, seed):
+    """(problem, X, targets, classes): the search's checked settings and data (no rows split)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
     dims = S.parse(space)
-    fixed = _check_fixed(fixed)
+    fixed = _check_fixed(dict(fixed))
     both = sorted(set(dims) & set(fixed))
     if both:
         raise ValueError(f"{', '.join(both)} is both in the space and fixed: give it once")
     if "norm" in dims and any(v is not None for v in dims["norm"].values()):
         recipe.check_norm_supported()
-    if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
     grid_size = 0
     if strategy == "grid":
         grid_size = math.prod(len(dim.grid(name)) for name, dim in dims.items())
         if grid_size > MAX_GRID:
             raise ValueError(f"the grid has {grid_size:,} points, more than {MAX_GRID:,}: "
                              "use fewer values, or strategy='random' or 'bayes'")
-
-    loss, outputs, targets, classes = _task(y, fixed.pop("loss", None))
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X.reshape(-1, 1)
-    if X.ndim != 2 or len(X) != len(targets) or len(X) < 2:
-        raise ValueError(f"X must have shape (rows, features) with one row per target, got "
-                         f"X {X.shape} and y of {len(targets)}")
+    if X.ndim != 2 or len(X) != len(y) or len(X) < 2:
+        raise ValueError(f"X must have shape (rows, features) with one row per target (at "
+                         f"least 2), got X {X.shape} and {len(y)} targets")
     if not np.all(np.isfinite(X)):
         raise ValueError("X holds nan or inf values")
+    loss, outputs, targets, classes = _task(y, fixed.pop("loss", None))
     study_seed = secrets.randbits(32) if seed is None else int(seed)
-    data_hash = _hash(X, targets)
-    where = "memory" if storage is None else safe_url(os.fspath(storage)) if isinstance(
-        storage, (str, os.PathLike)) else type(storage).__name__
-
     problem = _Problem(None, None, None, None, loss, outputs, fixed, dims, strategy, grid_size,
                        bool(prune), study_seed)
-    name = DEFAULT_STUDY if study is None else str(study)
+    return problem, X, targets, classes
+
+
+@contextmanager
+def _storage_for(optuna, storage, workers: int):
+    """(Optuna storage, its name for messages, its address for worker processes).
+
+    With workers and no storage, the workers share a temporary journal file,
+    removed on the way out.
+    """
     temporary = None
     if storage is None and workers > 1:
         temporary = tempfile.TemporaryDirectory(prefix="chainrule-tune-")
-        storage = os.path.join(temporary.name, "study.journal")
+        address = os.path.join(temporary.name, "study.journal")
     elif workers > 1 and not isinstance(storage, (str, os.PathLike)):
         raise TypeError("workers > 1 need the storage as a URL or a journal path, which each "
                         "worker process opens for itself")
+    else:
+        address = storage
+    if storage is None:
+        where = "memory"
+    elif isinstance(storage, (str, os.PathLike)):
+        where = safe_url(os.fspath(storage))
+    else:
+        where = type(storage).__name__
     try:
-        with _quiet(optuna):
-            backend = _storage(optuna, storage)
-            setup = _setup(problem, data_hash, _describe_validation(validation))
-            opened, stored = _open_study(optuna, backend, name, setup, seed is not None, where)
-            problem.seed = stored["seed"]
-            _split(problem, X, targets, validation, classes)
-            if workers > 1:
-                _check_picklable(problem)
-            opened.sampler = _sampler(optuna, problem)
-            opened.pruner = _pruner(optuna, problem.prune)
-            budget = trials
-            if grid_size:
-                budget = min(trials, max(0, grid_size - len(opened.get_trials(deepcopy=False))))
-            interrupted = _search(optuna, opened, problem, budget, workers, storage, name, progress)
-            if temporary is not None:  # keep the trials once the temporary journal is gone
-                memory = optuna.storages.InMemoryStorage()
-                optuna.copy_study(from_study_name=name, from_storage=backend, to_storage=memory)
-                opened = optuna.load_study(study_name=name, storage=memory)
-            return TuneResult(opened, problem, classes, interrupted)
+        yield _storage(optuna, address), where, address
     finally:
         if temporary is not None:
             temporary.cleanup()
@@ -548,9 +585,15 @@ def _split(problem: _Problem, X, targets, validation, classes) -> None:
                              "on or none to validate on")
     else:
         X_val, y_val = validation
-        X_val = np.asarray(X_val, dtype=float).reshape(len(X_val), -1)
-        y_val = np.asarray(y_val)
-        if classes is not None:
+        X_val, y_val = np.asarray(X_val, dtype=float), np.asarray(y_val)
+        if X_val.ndim == 1:
+            X_val = X_val.reshape(-1, 1)
+        if X_val.ndim != 2 or not np.all(np.isfinite(X_val)):
+            raise ValueError(f"X_val must be finite rows of {X.shape[1]} features, got shape "
+                             f"{X_val.shape}")
+        if classes is None:
+            y_val = y_val.astype(float)
+        else:
             unknown = sorted(set(y_val.tolist()) - set(classes.tolist()), key=str)
             if unknown:
                 raise ValueError(f"y_val has labels that y lacks: {unknown[:5]}")

@@ -83,6 +83,37 @@ def test_unknown_fixed_argument_and_a_parameter_given_twice_are_refused():
         nn.tune(X, Y, {"lr": [0.1]}, trials=0, **SMALL)
 
 
+@pytest.mark.parametrize(
+    ("data_and_arguments", "named"),
+    [
+        ((X, Y[:10], {}), "one row per target"),
+        ((X[:0], Y[:0], {}), "at least 2"),
+        ((np.where(X > 1, np.nan, X), Y, {}), "X holds nan"),
+        ((X, np.where(Y == 1, np.inf, 0.5), {}), "y holds nan or inf"),
+        ((X, np.zeros(len(Y), dtype=int), {}), "a single class"),
+        ((X, Y, {"loss": "focal"}), "unknown loss 'focal'"),
+        ((X, Y, {"output_activation": "softplus"}), "output_activation='softplus'"),
+        ((X, Y, {"early_stopping": 0}), "early_stopping must be a positive int"),
+        ((X, Y, {"validation": 1.5}), "validation must be a fraction in (0, 1)"),
+        ((X, Y, {"validation": (X[:5], np.full(5, 7))}), "y_val has labels that y lacks: [7]"),
+        ((X, Y, {"validation": (X[:5, :1], Y[:5])}), "rows of 2 features"),
+        ((X, Y, {"strategy": "grid", "hidden": [4], "epochs": 1}), None),  # the one that works
+    ],
+)
+def test_bad_data_and_arguments_are_named_before_any_study_is_made(tmp_path, data_and_arguments,
+                                                                   named):
+    X_, y_, arguments = data_and_arguments
+    storage = f"sqlite:///{tmp_path / 'attacks.db'}"
+    arguments = {"epochs": 1, "progress": False, **arguments}
+    if named is None:
+        assert len(nn.tune(X_, y_, {"lr": [0.1]}, storage=storage, **arguments).trials) == 1
+        return
+    with pytest.raises((ValueError, TypeError)) as raised:
+        nn.tune(X_, y_, {"lr": [0.1]}, storage=storage, **arguments)
+    assert named in str(raised.value)
+    assert not (tmp_path / "attacks.db").exists()  # nothing was written
+
+
 def test_norm_is_searched_when_mlp_has_it_and_refused_clearly_when_not():
     if "norm" in inspect.signature(nn.MLP).parameters:
         result = nn.tune(X, Y, {"norm": [None, "layer"]}, strategy="grid", seed=0, **SMALL)
