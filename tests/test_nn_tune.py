@@ -310,3 +310,14 @@ def test_progress_shows_one_bar_for_the_search_and_none_for_the_trials(capsys):
     err = capsys.readouterr().err
     assert "tune" in err and "2/2" in err
     assert "fit" not in err.replace("tune", "")
+
+
+def test_workers_need_picklable_arguments_and_a_storage_they_can_open():
+    with pytest.raises(TypeError, match="must be picklable"):
+        nn.tune(X, Y.astype(float), {"lr": [0.1]}, workers=2,
+                loss=lambda outputs, targets: nn.mse_loss(outputs, targets), **SMALL)
+    with pytest.raises(TypeError, match="storage as a URL or a journal path"):
+        nn.tune(X, Y, {"lr": [0.1]}, storage=optuna.storages.InMemoryStorage(), workers=2,
+                **SMALL)
+    with pytest.raises(ValueError, match="workers must be a positive int"):
+        nn.tune(X, Y, {"lr": [0.1]}, workers=0, **SMALL)
