@@ -35,6 +35,10 @@ Decisions where the spec is silent, documented here:
 * A nan or inf loss raises ``FloatingPointError`` naming epoch and step; the
   step that produced it is not applied.
 * The model's train/eval mode is restored when fit returns.
+* ``snapshots=True`` keeps ``history.snapshots``: ``model.state_dict()``
+  before the first epoch (index 0) and after each completed epoch (index k
+  after epoch k), for the training player. Early stopping does not prune
+  them: they show every epoch that ran, while the model gets the best one.
 """
 
 from __future__ import annotations
@@ -69,6 +73,9 @@ class History:
     val_metric: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     metric_name: str | None = None
+    loss_name: str | None = None  # the loss fit was given ("hinge", or a callable's __name__)
+    # fit(snapshots=True): state_dict() before training (index 0) and after each epoch
+    snapshots: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int | None = None  # set by early stopping (1-based)
     stopped_early: bool = False
     interrupted: bool = False
@@ -219,6 +226,7 @@ def fit(
     l2: float = 0.0,
     metric=None,
     seed=None,
+    snapshots: bool = False,
 ) -> History:
     """Trains ``model`` on (X, y) for ``epochs`` epochs and returns the ``History``.
 
@@ -227,12 +235,21 @@ def fit(
     each row of the batch). optimizer: an Optimizer or "sgd", "adam",
     "adamw" (built with ``lr``). validation: ``(X_val, y_val)`` or a fraction
     of the rows to hold out. seed: shuffling and the validation split.
+    snapshots: keep ``history.snapshots`` (the parameters before training and
+    after each epoch).
     """
     loss_name, loss_fn = _loss(loss)
     optimizer = _optimizer(optimizer, model, lr)
     epochs = positive_int(epochs, "epochs")
     X, y = _arrays(X, y, "X", "y")
     rng = _generator(seed)
+    if not isinstance(snapshots, bool):
+        raise TypeError(f"snapshots must be True or False, got {snapshots!r}")
+    if snapshots and not hasattr(model, "state_dict"):
+        raise TypeError(
+            f"snapshots=True needs a model with state_dict() (an nn.Module), "
+            f"got {type(model).__name__}"
+        )
     if isinstance(validation, numbers.Real) and not isinstance(validation, bool):
         X, y, X_val, y_val = _hold_out(X, y, float(validation), rng)
     elif validation is not None:
@@ -252,7 +269,9 @@ def fit(
     rows, rows_val = X.tolist(), None if X_val is None else X_val.tolist()
     engine = ScalarEngine(model, loss_fn, optimizer.params, l1, l2)
 
-    history = History(metric_name=metric_name)
+    history = History(metric_name=metric_name, loss_name=loss_name)
+    if snapshots:
+        history.snapshots.append(model.state_dict())
     best, best_loss, waited = None, math.inf, 0
     was_training = getattr(model, "training", True)
     bar = _progress_bar(epochs, progress)
@@ -285,6 +304,8 @@ def fit(
                     record["val_metric"] = val_metric
             record["seconds"] = time.perf_counter() - started
             history.append(record)
+            if snapshots:
+                history.snapshots.append(model.state_dict())
             if bar is not None:
                 bar.set_postfix(_latest(history), refresh=False)
                 bar.update(1)

@@ -204,11 +204,12 @@ def _trial_seed(study_seed: int, number: int, stream: int = 0) -> int:
     return int(np.random.SeedSequence([study_seed, number, stream]).generate_state(1)[0])
 
 
-def _train(problem: _Problem, params: dict, seed: int, callbacks=()):
+def _train(problem: _Problem, params: dict, seed: int, callbacks=(), snapshots=False):
     """(model, history): the trial's MLP trained on the study's rows with its seed."""
     return recipe.train(problem.X_train, problem.y_train, {**problem.fixed, **params},
                         problem.loss, problem.outputs, seed,
-                        validation=(problem.X_val, problem.y_val), callbacks=callbacks)
+                        validation=(problem.X_val, problem.y_val), callbacks=callbacks,
+                        snapshots=snapshots)
 
 
 # -- one trial -------------------------------------------------------------------------------
@@ -825,13 +826,14 @@ class TuneResult:
             self._best_model = self.train(self.best_trial.number)[0]
         return self._best_model
 
-    def train(self, number: int):
-        """(model, history) of trial ``number`` trained again: same parameters, seed and rows."""
+    def train(self, number: int, snapshots: bool = False):
+        """(model, history) of trial ``number`` trained again: same parameters, seed and rows
+        (``snapshots=True`` keeps each epoch's parameters, for ``viz.training_player``)."""
         trial = next((t for t in self.trials if t.number == number), None)
         if trial is None or trial.seed is None or (self._problem.dims and not trial.params):
             raise ValueError(f"trial {number} did not run here (trials: "
                              f"{', '.join(str(t.number) for t in self.trials) or 'none'})")
-        return _train(self._problem, trial.params, trial.seed)
+        return _train(self._problem, trial.params, trial.seed, snapshots=snapshots)
 
     def to_csv(self, path) -> None:
         """Writes every trial as a CSV row: number, state, value, metric, seconds, seed,

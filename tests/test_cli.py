@@ -185,7 +185,7 @@ def test_step_writes_self_contained_html(capsys, tmp_path):
     assert status == 0
     html = path.read_text()
     assert "<html" in html.lower()
-    assert "<svg" in html
+    assert "chainruleStepper(" in html and "data:image/svg+xml;base64," in html
     assert f"wrote {path}" in out
     # the printed gradients are those of backward, not the zeros of untouched leaves
     assert out.splitlines()[-4].split() == ["x", "0.5", "-1.09816"]

@@ -24,7 +24,7 @@ def test_train_on_moons_writes_every_file_and_prints_where(capsys, tmp_path):
     status, out, _ = run(capsys, "train", "--dataset", "moons", "--out", str(out_dir), *FAST)
     assert status == 0
     names = ["model.json", "history.csv", "loss.svg", "network.svg", "decision_boundary.svg",
-             "neuron.svg"]
+             "neuron.svg", "training.html"]
     for name in names:
         assert (out_dir / name).stat().st_size > 0, name
         assert str(out_dir / name) in out
@@ -35,6 +35,27 @@ def test_train_on_moons_writes_every_file_and_prints_where(capsys, tmp_path):
     assert "train" in out and "validation" in out and "accuracy" in out
     assert json.loads((out_dir / "model.json").read_text())  # a JSON model file
     assert "<svg" in (out_dir / "neuron.svg").read_text()
+    player = (out_dir / "training.html").read_text()
+    assert "chainrulePlayer(" in player and '"totalEpochs":2' in player
+
+
+def test_snapshots_folded_like_the_model_give_its_outputs_on_raw_inputs():
+
+    import nn
+    from viz.cli.train import _folded
+
+    X, y = nn.data.house_prices(30, seed=2)
+    Xs, mean, std = nn.data.standardize(X)
+    y_mean, y_std = y.mean(), y.std()
+    model = nn.MLP(2, [3, 1], seed=0)
+    history = nn.fit(model, Xs, (y - y_mean) / y_std, epochs=2, snapshots=True, progress=False)
+    raw = _folded(model, history.snapshots, mean, std, y_mean, y_std)
+    assert model.state_dict() == history.snapshots[-1]  # left as it was
+    for standardised, folded in zip(history.snapshots, raw, strict=True):
+        model.load_state_dict(standardised)
+        expected = [model(list(r)).data * y_std + y_mean for r in Xs]
+        model.load_state_dict(folded)
+        assert [model(list(r)).data for r in X] == pytest.approx(expected, rel=1e-9)
 
 
 @pytest.mark.graphviz

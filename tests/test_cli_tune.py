@@ -41,7 +41,8 @@ def test_tune_prints_the_best_trials_and_writes_trials_model_and_plots(capsys, t
     rows = trials_csv(out_dir)
     assert len(rows) == 4 and {row["state"] for row in rows} <= {"complete", "pruned"}
     assert len({row["lr"] for row in rows}) == 4  # the space wins over --lr 99
-    for name in ("search.svg", "model.json", "history.csv", "loss.svg", "decision_boundary.svg"):
+    for name in ("search.svg", "model.json", "history.csv", "loss.svg", "decision_boundary.svg",
+                 "training.html"):
         assert (out_dir / name).stat().st_size > 0, name
         assert str(out_dir / name) in out
     import nn

@@ -245,3 +245,49 @@ def test_penalties_shrink_the_weights(penalty):
         fit(model, X, y, loss="hinge", lr=0.1, epochs=30, progress=False, **{penalty: strength})
         norms[strength] = sum(abs(p.data) for p in model.parameters())
     assert norms[0.1] < 0.8 * norms[0.0]
+
+
+def test_snapshots_hold_the_parameters_before_training_and_after_each_epoch():
+    X, y = data.moons(30, seed=8)
+    model = moons_model()
+    before = model.state_dict()
+    after_epoch = []
+    history = fit(model, X, y, loss="bce_with_logits", optimizer="adam", lr=0.05, epochs=4,
+                  batch_size=10, snapshots=True, seed=0, progress=False,
+                  callbacks=[lambda epoch, h: after_epoch.append(model.state_dict())])
+    assert history.snapshots[0] == before
+    assert history.snapshots[1:] == after_epoch
+    assert history.snapshots[-1] == model.state_dict()
+    assert history.loss_name == "bce_with_logits"
+    # Each snapshot is a copy: training on does not change it.
+    assert history.snapshots[1] != history.snapshots[2]
+
+
+def test_snapshots_are_off_by_default_and_cover_every_epoch_with_early_stopping():
+    X, y = data.moons(40, seed=5)
+    assert fit(moons_model(), X, y, loss="hinge", epochs=2, progress=False).snapshots == []
+    model = moons_model()
+    history = fit(model, X, y, loss="hinge", lr=0.3, epochs=50, validation=(X, 1 - y),
+                  early_stopping=3, snapshots=True, progress=False)
+    assert history.stopped_early and len(history.snapshots) == history.epochs + 1
+    assert model.state_dict() == history.snapshots[history.best_epoch]
+
+
+def test_snapshots_must_be_a_bool_and_need_a_module():
+    X, y = data.moons(10, seed=1)
+    with pytest.raises(TypeError, match="snapshots must be True or False"):
+        fit(moons_model(), X, y, epochs=1, snapshots="yes", progress=False)
+
+    class Bare:  # micrograd's style: a callable with parameters(), no state_dict
+        def __init__(self):
+            self.inner = moons_model()
+
+        def __call__(self, x):
+            return self.inner(x)
+
+        def parameters(self):
+            return self.inner.parameters()
+
+    with pytest.raises(TypeError, match=r"state_dict\(\)"):
+        fit(Bare(), X, y, epochs=1, snapshots=True, progress=False)
+    fit(Bare(), X, y, epochs=1, progress=False)  # without snapshots it trains

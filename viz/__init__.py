@@ -1,9 +1,10 @@
 """viz: pictures of backpropagation.
 
 Computation graphs with their gradients (graphviz, rendered to SVG, PNG or
-PDF), the backward-pass stepper for Jupyter, network diagrams and matplotlib
-plots. Names are imported on first use, so ``import viz`` stays light and
-graphviz or matplotlib load only when a picture is asked for.
+PDF), the backward-pass stepper and the training player for Jupyter, network
+diagrams and matplotlib plots. Names are imported on first use, so
+``import viz`` stays light and graphviz or matplotlib load only when a picture
+is asked for.
 """
 
 import importlib
@@ -21,6 +22,8 @@ _EXPORTS = {
     "compare": "compare",
     "step_through": "stepper",
     "Stepper": "stepper",
+    "training_player": "player",
+    "TrainingPlayer": "player",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -9,6 +9,7 @@ the command line can explain a pass without it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import autograd
@@ -64,6 +65,35 @@ def display_names(order: list[Value], names=None) -> list[str]:
     return [str(labels[node]) or f"n{i}" for i, node in enumerate(order)]
 
 
+def every_name(order: list[Value], names=None) -> list[tuple[str, Value]]:
+    """``names=`` for draw_dot that makes every box show its display name.
+
+    The given names first (so named parameters still go into their modules'
+    boxes), then ``n{i}`` for each node with neither a label nor a name: the
+    stepper draws with these, so every name its panel uses is in the picture.
+    """
+    given = names_of(names)
+    pairs = [(name, node) for node, name in given.items()]
+    pairs += [
+        (f"n{i}", node) for i, node in enumerate(order) if not node.label and node not in given
+    ]
+    return pairs
+
+
+def term(name: str) -> str:
+    """name as it stands in ``dL/d(name)``: one character bare, a longer name in parentheses."""
+    return name if len(name) == 1 else f"({name})"
+
+
+_PLAIN = re.compile(r"[A-Za-z_][\w.]*|[-+]?\d[\d.e+-]*")
+
+
+def operand(name: str) -> str:
+    """name as it stands in a formula: bare if it is one word (``x``, ``n3``, ``w.1``), else in
+    parentheses, so that a label such as ``x1*w1 + x2*w2`` reads as one operand."""
+    return name if _PLAIN.fullmatch(name) else f"({name})"
+
+
 def trace(root: Value, order: list[Value], names: list[str], seed: float = 1.0):
     """The seed record and one record per step of backward_steps; the final gradients.
 
@@ -105,10 +135,10 @@ def _record(k, step, index, names, contributions) -> dict:
 
 
 def formulas(records, names) -> list[str]:
-    """``c = a * b`` for each node computed by an op ('' for leaves)."""
+    """``c = a * b`` for each node computed by an op ('' for leaves); see ``operand``."""
     written = [""] * len(names)
     for record in records[1:]:
-        op, children = record["op"], [c["name"] for c in record["contributions"]]
+        op, children = record["op"], [operand(c["name"]) for c in record["contributions"]]
         if not op:
             continue
         if op in _BINARY and len(children) == 2:
@@ -119,5 +149,5 @@ def formulas(records, names) -> list[str]:
             expression = f"-{children[0]}"
         else:
             expression = f"{op}({', '.join(children)})"
-        written[record["node"]] = f"{record['name']} = {expression}"
+        written[record["node"]] = f"{operand(record['name'])} = {expression}"
     return written

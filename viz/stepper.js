@@ -1,14 +1,18 @@
 // chainrule backward stepper: drives one stepper container. No globals, no network.
 //
-// `root` is the container element, `data` the payload written by viz/stepper.py:
-//   svg                     the graph drawn by viz.draw_dot, ids prefixed with the container id
+// `root` is the container element, `data` the payload written by viz/stepper.py; the graph
+// drawn by viz.draw_dot (ids prefixed with the container id) is the fallback picture's SVG.
 //   names[i], formulas[i]   display name and "c = a * b" text of value node i (node n{i} of the SVG)
-//   rootName                name of the output node (the L of dL/da)
+//   terms[i]                names[i] as it stands in a derivative: d(n5), dL/da
+//   root                    index of the output node (the L of dL/da)
 //   blank, prefix           grad text of a node not reached yet, and the prefix of a reached one
 //   unreached, textOn       fill of a node not reached yet; text colour for each fill used
 //   steps[k] = [node, upstream, fill, contributions]; contributions[j] =
-//       [child, local, added, total, fill]  (numbers already formatted by Python)
-// Position 0 is the seed (dL/dL); position k >= 1 is backward step k - 1.
+//       [child, local, added, total, fill, final]  (numbers already formatted by Python;
+//       final: the child is a leaf and this is its last contribution)
+// Position 0 is the seed (dL/dL); each later position is one backward step that passes
+// gradient on. Steps of leaves, which pass nothing on, cost no click: a leaf's gradient is
+// marked final with the last contribution it receives.
 var VIEW = [
   '<div class="crs-bar">',
   '<button type="button" class="crs-prev" title="Previous step (left arrow)">Prev</button>',
@@ -18,28 +22,37 @@ var VIEW = [
   ' aria-label="backward step">',
   '<span class="crs-count"></span>',
   '<button type="button" class="crs-fit"',
-  ' title="Fit the graph to the width or show it at full size">Fit width</button>',
+  ' title="Fit the graph to the width (text stays readable) or show it at full size">',
+  "Actual size</button>",
+  "</div>",
+  '<div class="crs-key">',
+  '<span><i class="crs-key-current"></i>the node whose gradient is complete</span>',
+  '<span><i class="crs-key-child"></i>its inputs, receiving gradient</span>',
+  '<span><i class="crs-key-edge"></i>the edges of this step</span>',
   "</div>",
   '<div class="crs-graph"></div>',
   '<div class="crs-panel"><div class="crs-title"></div><div class="crs-rule"></div>',
   '<div class="crs-order"></div></div>',
 ].join("");
 
+var ORDER_SHOWN = 6; // "Order so far" names the latest few steps
+
+// Text of 11 pt (about 14.7 px at full size) stays at least 11 px when fitted to the width.
+var READABLE_ZOOM = 0.75;
+
 function chainruleStepper(root, data) {
   "use strict";
   var q = function (selector) { return root.querySelector(selector); };
   if (q(".crs-bar")) return; // already running in this container
-  var nojs = q(".crs-nojs");
-  if (nojs) nojs.parentNode.removeChild(nojs);
+  var pictures = chainruleTakeFallback(root, "crs");
   root.insertAdjacentHTML("beforeend", VIEW);
   var graph = q(".crs-graph");
-  graph.innerHTML = data.svg; // one SVG, laid out once by Graphviz
+  graph.innerHTML = chainruleSvgOf(pictures[0]); // one SVG, laid out once by Graphviz
   var svg = graph.querySelector("svg");
-  var slider = q(".crs-slider"), prev = q(".crs-prev"), next = q(".crs-next");
-  var play = q(".crs-play"), count = q(".crs-count"), fit = q(".crs-fit");
+  var count = q(".crs-count"), fit = q(".crs-fit");
   var title = q(".crs-title"), rule = q(".crs-rule"), order = q(".crs-order");
   var last = data.steps.length - 1;
-  var position = 0, timer = null, lit = [];
+  var lit = [];
 
   // Graphviz writes each node as <g class="node"><title>name</title>...; find ours by name.
   var groups = {};
@@ -93,35 +106,37 @@ function chainruleStepper(root, data) {
     rule.appendChild(div);
   }
 
+  // Totals dL/dx and local derivatives ∂c/∂x, names of several characters in parentheses.
+  var total = function (i) { return "d" + data.terms[data.root] + "/d" + data.terms[i]; };
+  var local = function (c, i) { return "\u2202" + data.terms[c] + "/\u2202" + data.terms[i]; };
+
   function describe(k) {
     var step = data.steps[k], node = step[0], name = data.names[node];
-    var d = function (x) { return "d" + data.rootName + "/d" + x; };
     rule.textContent = "";
     if (k === 0) {
       title.textContent = "Step 0 of " + last + ": seed the output " + name;
-      line(d(name) + " = " + step[1] + "   (backward starts at the output)");
-    } else if (step[3].length === 0) {
-      title.textContent = "Step " + k + " of " + last + ": " + name + " is a leaf";
-      line(d(name) + " = " + step[1] + " is final: a leaf passes nothing on.");
+      line(total(node) + " = " + step[1] + "   (backward starts at the output)");
+      if (last === 0) line(name + " is a leaf: its gradient is final.");
     } else {
       title.textContent = "Step " + k + " of " + last + ": " + data.formulas[node];
-      line(d(name) + " = " + step[1] + " is complete: every node that uses " + name +
+      line(total(node) + " = " + step[1] + " is complete: every node that uses " + name +
         " has passed its gradient back.");
       step[3].forEach(function (c) {
-        var child = data.names[c[0]];
-        line(d(child) + " += " + d(name) + " * d" + name + "/d" + child + " = " + step[1] +
-          " * " + c[1] + " = " + c[2] + "   (total " + c[3] + ")");
+        line(total(c[0]) + " += " + total(node) + " * " + local(node, c[0]) + " = " + step[1] +
+          " * " + c[1] + " = " + c[2] + "   (total " + c[3] + (c[5] ? ", final: a leaf" : "") +
+          ")");
       });
     }
     order.textContent = "Order so far (reverse topological): ";
-    for (var s = 1; s <= k; s++) {
+    var first = Math.max(1, k - ORDER_SHOWN + 1);
+    if (first > 1) order.appendChild(document.createTextNode("\u2026 "));
+    for (var s = first; s <= k; s++) {
       var item = document.createElement(s === k ? "b" : "span");
       item.textContent = data.names[data.steps[s][0]];
-      if (s > 1) order.appendChild(document.createTextNode(" \u2192 "));
+      if (s > first) order.appendChild(document.createTextNode(" \u2192 "));
       order.appendChild(item);
     }
     if (k === 0) order.appendChild(document.createTextNode("(none yet)"));
-    order.scrollTop = order.scrollHeight; // the newest entry stays in view
   }
 
   function reveal(g) {
@@ -136,11 +151,9 @@ function chainruleStepper(root, data) {
   }
 
   function show(k) {
-    k = Math.max(0, Math.min(last, k | 0));
-    position = k;
     lit.forEach(function (pair) { pair[0].classList.remove(pair[1]); });
     lit = [];
-    // Each node's state after step k, worked out first and painted once.
+    // Each node's state after position k, worked out first and painted once.
     var text = [], fill = [];
     var set = function (i, number, colour) { text[i] = data.prefix + number; fill[i] = colour; };
     for (var s = 0; s <= k; s++) {
@@ -160,57 +173,29 @@ function chainruleStepper(root, data) {
     }
     current[3].forEach(function (c) { if (value[c[0]]) light(value[c[0]].g, "crs-child"); });
     if (value[node]) reveal(value[node].g);
-    slider.value = String(k);
     count.textContent = "step " + k + " / " + last;
-    prev.disabled = k === 0;
-    next.disabled = k === last;
     describe(k);
   }
 
-  function pause() {
-    if (timer !== null) clearInterval(timer);
-    timer = null;
-    play.textContent = "Play";
-  }
-
-  function toggle() {
-    if (timer !== null) return pause();
-    if (position === last) show(0);
-    play.textContent = "Pause";
-    timer = setInterval(function () {
-      if (!root.isConnected || position >= last) return pause();
-      show(position + 1);
-      if (position === last) pause();
-    }, 800);
-  }
-
-  // Small graphs fit the width of the output; big ones keep their size and scroll.
+  // Fitted, a graph is as wide as the output but never shrunk below READABLE_ZOOM (it then
+  // scrolls) nor enlarged; at actual size it keeps Graphviz's size.
   var natural = svg.width.baseVal.value;
+  svg.style.minWidth = natural * READABLE_ZOOM + "px";
   function fitWidth(on) {
-    svg.style.width = on ? "100%" : "";
-    svg.style.maxWidth = on ? natural + "px" : "none";
+    svg.style.width = on ? "100%" : natural + "px";
+    svg.style.maxWidth = natural + "px";
     fit.textContent = on ? "Actual size" : "Fit width";
     fit.setAttribute("aria-pressed", on ? "true" : "false");
   }
-  fitWidth(natural <= 2 * graph.clientWidth);
-  fit.addEventListener("click", function () { fitWidth(svg.style.width === ""); show(position); });
+  fitWidth(true);
 
-  prev.addEventListener("click", function () { pause(); show(position - 1); });
-  next.addEventListener("click", function () { pause(); show(position + 1); });
-  play.addEventListener("click", toggle);
-  slider.addEventListener("input", function () { pause(); show(Number(slider.value)); });
-  root.addEventListener("keydown", function (event) {
-    var moves = { ArrowLeft: -1, ArrowRight: 1, Home: -Infinity, End: Infinity };
-    if (!(event.key in moves)) return;
-    // Keep the keys from the notebook (which would move between cells) and from other steppers.
-    event.stopPropagation();
-    if (event.target === slider) return; // the slider moves itself and fires "input"
-    event.preventDefault();
-    pause();
-    var move = moves[event.key];
-    show(move === -Infinity ? 0 : move === Infinity ? last : position + move);
+  var scrubber = chainruleScrubber(
+    { root: root, prev: q(".crs-prev"), play: q(".crs-play"), next: q(".crs-next"),
+      slider: q(".crs-slider") },
+    last, show, 800);
+  fit.addEventListener("click", function () {
+    fitWidth(svg.style.width !== "100%");
+    scrubber.go(scrubber.position());
   });
-
-  slider.max = String(last);
-  show(0);
+  scrubber.go(0);
 }

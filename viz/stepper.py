@@ -5,55 +5,59 @@ record per step, lays the graph out once with Graphviz (``draw_dot``, rendered
 to a single SVG) and packs both into a small self-contained HTML viewer:
 previous/next buttons, a slider, the left/right arrow keys (Home/End too) and
 play/pause. At each step the node being processed and its edges to its
-children are highlighted, gradients fill in (a node not reached yet shows
-``grad ·``) and recolour by sign and magnitude, and a panel spells out the
-chain rule of the step::
+children are highlighted (a key says what each highlight colour means),
+gradients fill in (a node not reached yet shows ``grad ·``) and recolour by
+sign and magnitude, and a panel spells out the chain rule of the step, the
+total derivative written ``dL/da``, the local one ``∂c/∂a``::
 
-    dL/da += dL/dc * dc/da = 1.0000 * -3.0000 = -3.0000   (total -3.0000)
+    dL/da += dL/dc * ∂c/∂a = 1.0000 * -3.0000 = -3.0000   (total -3.0000)
 
-Position 0 is the seed (dL/dL = 1); position k is backward step k - 1, so a
-graph of n nodes has positions 0..n. A node used twice (``a + a``) receives
-two contributions in one step, each with its running total.
+Position 0 is the seed (dL/dL = 1); each later position is one backward step
+that passes gradient on. A leaf's own step passes nothing on, so it costs no
+click: the leaf's last contribution says its gradient is final. A node used
+twice (``a + a``) receives two contributions in one step, each with its
+running total.
 
-Where it works. The HTML needs no kernel and no network: the SVG, the records
-(JSON), the CSS and the JavaScript are all inline, fonts are the system's, and
-everything is scoped to its container (found from the running script, with a
-fresh unique id as fallback), so several steppers on one page, or one output
-shown in two JupyterLab views, do not interfere; the SVG's own ids
-(``graph0``, ``node1``, ...) are prefixed with the container id. In
-JupyterLab, Notebook 7, VS Code and HTML exported by nbconvert, the viewer
+Names. Every box shows its name and the panel uses exactly those names (one
+name per node, ``viz._trace.display_names``): the node's label, its ``names=``
+parameter name, else ``n{i}``, its index in ``topological_order(root)`` (also
+its name in the SVG); the stepper passes ``n{i}`` to ``draw_dot`` as the name
+of each unlabelled node, so those boxes show it. In a derivative, a name of
+more than one character is written in parentheses: ``dL/d(n5)``,
+``∂(n5)/∂(w.1)``.
+
+Where it works. The HTML needs no kernel and no network (``viz._page``): the
+SVG, the records (JSON), the CSS and the JavaScript are all inline, fonts are
+the system's, and everything is scoped to its container, so several steppers
+on one page, or one output shown in two JupyterLab views, do not interfere.
+In JupyterLab, Notebook 7, VS Code and HTML exported by nbconvert, the viewer
 runs in the output of a cell you execute. Jupyter does not run JavaScript from
 outputs of an *untrusted* notebook (one opened from elsewhere and not run
-again), and its sanitizer strips ``<svg>`` and ``<style>``; so the SVG travels
-inside the script, and such an output shows only a note saying how to get the
-viewer (run the cell again, ``jupyter trust notebook.ipynb``, or open a file
-written by ``.save``). ``.save(path)`` writes the viewer as a standalone HTML
-page that any browser opens offline.
+again) and strips ``<svg>``; such an output shows a note saying how to get
+the viewer (run the cell again, ``jupyter trust notebook.ipynb``, or open a
+file written by ``.save``) above a static picture of the finished pass (every
+gradient filled in), an ``<img>`` of the SVG that the sanitizer keeps.
+``.save(path)`` writes the viewer as a standalone HTML page that any browser
+opens offline.
 
 Decisions. ``step_through`` leaves every ``.grad`` as it found it: it shows a
 fresh backward pass (as ``backward()`` from zero gradients), whatever the
 gradients held before. The graph is laid out with the final gradients written
-in, so every grad field is wide enough for the number it ends with. Node names
-in the panel are the labels, or ``n{i}`` (the node's index in
-``topological_order(root)``, its name in the SVG) for an unlabelled node.
-Without the Graphviz ``dot`` program, ``step_through`` raises
-``GraphvizNotFoundError`` (saying how to install it) instead of returning a
-viewer that cannot draw.
+in, so every grad field is wide enough for the number it ends with. Fitted
+to the width (the default), a wide graph is never shrunk below 75 % of its
+size, so its text stays at least 11 px high; it scrolls instead. Without the Graphviz
+``dot`` program, ``step_through`` raises ``GraphvizNotFoundError`` (saying how
+to install it) instead of returning a viewer that cannot draw.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
 from contextlib import contextmanager
-from importlib import resources
-from pathlib import Path
 
 import autograd
 
-from . import _style
-from ._trace import display_names, formulas, trace
+from . import _page, _style
+from ._trace import display_names, every_name, formulas, term, trace
 from .graph import draw_dot, render_svg
 
 
@@ -66,18 +70,26 @@ def step_through(root, grad: float = 1.0, **draw_options) -> Stepper:
     return Stepper(root, grad, **draw_options)
 
 
-class Stepper:
+class Stepper(_page.Page):
     """One backward pass as records plus one SVG; displays itself in Jupyter.
 
-    ``records``: one dict per position with keys ``step``, ``node`` (index),
-    ``name``, ``op``, ``upstream`` and ``contributions``. Position 0 is the
-    seed (the root, ``op`` '', ``upstream`` the seed, no contributions);
-    position k >= 1 is backward step k - 1, whose contributions are dicts
-    ``{"child", "name", "local", "added", "total"}`` in operand order, where
-    ``total`` is the child's gradient after this contribution. ``names[i]`` is
-    node i's display name (node i of ``topological_order(root)``, ``n{i}`` in
-    the SVG).
+    ``records``: one dict per step of the whole pass with keys ``step``,
+    ``node`` (index), ``name``, ``op``, ``upstream`` and ``contributions``.
+    Record 0 is the seed (the root, ``op`` '', ``upstream`` the seed, no
+    contributions); record k >= 1 is backward step k - 1, whose contributions
+    are dicts ``{"child", "name", "local", "added", "total"}`` in operand
+    order, where ``total`` is the child's gradient after this contribution.
+    ``positions`` are the records the viewer shows: the seed and every step
+    that passes gradient on (a leaf's step passes nothing and is skipped).
+    ``names[i]`` is node i's display name (node i of
+    ``topological_order(root)``, ``n{i}`` in the SVG), as its box shows it.
     """
+
+    kind = "crs"
+    css = ("stepper.css",)
+    js = ("stepper.js",)
+    entry = "chainruleStepper"
+    what = "The backward stepper"
 
     def __init__(self, root, grad: float = 1.0, **draw_options):
         if draw_options.get("show_grad") is False:
@@ -89,54 +101,50 @@ class Stepper:
             )
         order = autograd.topological_order(root)
         self.precision = draw_options.get("precision", 4)
-        self.names = display_names(order, draw_options.get("names"))
+        given = draw_options.get("names")
+        self.names = display_names(order, given)
+        self._leaves = [not node._prev for node in order]
         with _grads_kept(order):  # backward_steps and the drawing write .grad
             self.records, totals = trace(root, order, self.names, grad)
             # Laid out with the final gradients, every grad field fits its last number.
             for node, total in zip(order, totals, strict=True):
                 node.grad = total
-            self.svg = render_svg(draw_dot(root, **{**draw_options, "show_grad": True}))
+            drawn = {**draw_options, "show_grad": True, "names": every_name(order, given)}
+            self.svg = render_svg(draw_dot(root, **drawn))
         self._scale = _style.scale_of(totals)
+        self.positions = [0] + [
+            k for k, record in enumerate(self.records) if k and record["contributions"]
+        ]
 
     def __len__(self) -> int:
-        """The number of positions: the seed plus one per backward step."""
-        return len(self.records)
+        """The number of positions the viewer steps through (the seed included)."""
+        return len(self.positions)
 
     def __repr__(self) -> str:
         return (
-            f"<Stepper: {len(self.records) - 1} backward steps over {len(self.names)} nodes; "
-            "display it in Jupyter or .save('steps.html')>"
+            f"<Stepper: {len(self.records) - 1} backward steps over {len(self.names)} nodes "
+            f"({len(self.positions)} positions); display it in Jupyter or .save('steps.html')>"
         )
 
-    def to_html(self, full_document: bool = False) -> str:
-        """The viewer as an HTML fragment (or a whole page), with a fresh container id."""
-        container = f"crs-{secrets.token_hex(6)}"
-        fragment = _TEMPLATE.format(
-            id=container,
-            css=_asset("stepper.css"),
-            js=_asset("stepper.js"),
-            data=_script_json({**self._payload(), "svg": _prefix_ids(self.svg, container)}),
-        )
-        if not full_document:
-            return fragment
-        title = f"Backward pass of {_style.html_text(self.names[-1])}"
-        return _PAGE.format(title=title, body=fragment)
+    def _title(self) -> str:
+        return f"Backward pass of {self.names[-1]}"
 
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def save(self, path) -> Path:
-        """Writes the viewer as a standalone HTML page; returns the path."""
-        path = Path(path)
-        path.write_text(self.to_html(full_document=True), encoding="utf-8")
-        return path
+    def _content(self, container: str):
+        svg = _page.prefix_ids(self.svg, container)
+        alt = f"the backward pass of {self.names[-1]}, finished: every gradient filled in"
+        return self._payload(), [(_page.svg_data_uri(svg), alt)]
 
     def _payload(self) -> dict:
-        """The records as the viewer reads them: indices, formatted numbers and colours."""
+        """The shown positions as the viewer reads them: indices, formatted numbers and colours."""
         number = lambda x: _style.fmt(x, self.precision)
         fill = lambda x: _style.shade(x, self._scale)
+        last_contribution = {}  # a leaf's last contribution makes its gradient final
+        for k, record in enumerate(self.records):
+            for j, c in enumerate(record["contributions"]):
+                last_contribution[c["child"]] = (k, j)
         steps = []
-        for record in self.records:
+        for k in self.positions:
+            record = self.records[k]
             contributions = [
                 [
                     c["child"],
@@ -144,8 +152,9 @@ class Stepper:
                     number(c["added"]),
                     number(c["total"]),
                     fill(c["total"]),
+                    int(self._leaves[c["child"]] and last_contribution[c["child"]] == (k, j)),
                 ]
-                for c in record["contributions"]
+                for j, c in enumerate(record["contributions"])
             ]
             upstream = record["upstream"]
             steps.append([record["node"], number(upstream), fill(upstream), contributions])
@@ -153,8 +162,9 @@ class Stepper:
         fills |= {c[4] for s in steps for c in s[3]}
         return {
             "names": self.names,
+            "terms": [term(name) for name in self.names],
             "formulas": formulas(self.records, self.names),
-            "rootName": self.names[-1],
+            "root": len(self.names) - 1,
             "blank": "grad \u00b7",
             "prefix": "grad ",
             "unreached": _style.NEUTRAL_FILL,
@@ -172,60 +182,3 @@ def _grads_kept(order):
     finally:
         for node, g in zip(order, kept, strict=True):
             node.grad = g
-
-
-def _asset(name: str) -> str:
-    """A file shipped inside the viz package (the viewer's CSS and JavaScript)."""
-    return resources.files("viz").joinpath(name).read_text(encoding="utf-8")
-
-
-_XML_PROLOG = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.DOTALL)
-_ID_ATTRIBUTE = re.compile(r'\bid="([^"]*)"')
-_ID_REFERENCE = re.compile(r'(url\(#|href="#)([^")]*)')
-
-
-def _prefix_ids(svg: str, prefix: str) -> str:
-    """The SVG inlineable in HTML: no XML prolog or comments, every id (and use of one) prefixed."""
-    svg = _XML_PROLOG.sub("", svg).strip()
-    svg = _ID_ATTRIBUTE.sub(lambda m: f'id="{prefix}-{m.group(1)}"', svg)
-    return _ID_REFERENCE.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", svg)
-
-
-def _script_json(payload) -> str:
-    """payload as a JavaScript literal that cannot end or comment out the <script> around it."""
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
-
-
-# The script builds the viewer, and the SVG travels inside it: where the script
-# does not run (an untrusted notebook, whose sanitizer also strips <svg> and
-# would leave its texts as loose words), only the note about trusting shows.
-_TEMPLATE = """\
-<div class="crs" id="{id}" tabindex="0" data-lm-suppress-shortcuts="true">
-<style>{css}</style>
-<div class="crs-nojs">The backward stepper needs JavaScript, which Jupyter runs only in trusted
-notebooks: run the cell again (or <code>jupyter trust</code> the notebook), or open the file
-written by <code>.save()</code> in a browser.</div>
-<script>(function () {{
-{js}
-// The script's own container first: JupyterLab may show one output in several views.
-var script = document.currentScript, root = script && script.parentNode;
-if (!root || root.id !== "{id}") root = document.getElementById("{id}");
-chainruleStepper(root, {data});
-}})();</script>
-</div>
-"""
-
-_PAGE = """\
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-</head>
-<body>
-{body}
-</body>
-</html>
-"""

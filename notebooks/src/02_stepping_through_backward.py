@@ -17,7 +17,8 @@ happen one step at a time.
 The neuron of Karpathy's micrograd lecture: `o = tanh(x1 w1 + x2 w2 + b)`.
 Use the buttons, the slider or the arrow keys: the current node is
 highlighted, gradients fill in as the steps go, and the panel shows the
-chain-rule product of the step.
+chain-rule product of the step: the total derivative written `do/dn`, the
+local one `∂o/∂n` (names of several characters in parentheses).
 """),
     code("""
 from autograd import Value, backward_steps, topological_order
@@ -35,7 +36,8 @@ step_through(o)
 """),
     md("""
 Where the viewer's script cannot run (an untrusted notebook, or GitHub's
-preview) it shows only a note. This is the pass it steps through, finished:
+preview) it shows a note and a picture of the finished pass. This is that
+pass, drawn by `draw_dot` after `backward()`:
 """),
     code("""
 o.backward()

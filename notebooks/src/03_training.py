@@ -6,8 +6,9 @@ CELLS = [
     md("""
 # 3. Training
 
-From a network that cannot learn XOR to one that can, then two-moons,
-optimizers, regularisation, early stopping and a regression. Each run is kept
+From a network that cannot learn XOR to one that can, then two-moons (and
+its whole training run replayed epoch by epoch), optimizers, regularisation,
+early stopping and a regression. Each run is kept
 small so the notebook runs in seconds.
 
 ## A network without a hidden layer cannot learn XOR
@@ -83,12 +84,28 @@ from viz import draw_network, plot_decision_boundary, plot_history
 X, y = data.moons(100, noise=0.1, seed=0)
 model = MLP(2, [8, 8, 1], seed=0)
 history = fit(model, X, y, loss="bce_with_logits", optimizer="adam", lr=0.05, epochs=40,
-              batch_size=20, validation=0.2, seed=0, progress=False)
+              batch_size=20, validation=0.2, seed=0, progress=False, snapshots=True)
 print(history)
 plot_decision_boundary(model, X, y)
 """),
     md("The trained network, weights as edges (colour: sign, width: size):"),
     code("draw_network(model)"),
+    md("""
+## Watching it train
+
+`snapshots=True` kept the parameters after every epoch, so the training
+player can replay the run: move the slider (or press Play, or the arrow
+keys) and watch the boundary bend, the weights grow and the loss fall. The
+two numbered points are followed through their backward pass at the chosen
+epoch; click one, then a neuron of the network, to read its chain-rule
+records. Opened without running (GitHub, an untrusted notebook) it shows
+pictures of the last epoch instead.
+"""),
+    code("""
+import viz
+
+viz.training_player(history, model, X, y, samples=2, progress=False)
+"""),
     md("""
 ## SGD, momentum and Adam
 

@@ -17,6 +17,11 @@ Decisions where the spec is silent:
   output layer; a loss that does not fit the task is a usage error).
   ``decision_boundary.svg`` is written for classification with two inputs
   (a regression has no boundary).
+* ``training.html`` is the training player (``viz.training_player``) of the
+  run: fit keeps a snapshot per epoch, the scaling is folded into every
+  snapshot as into the model, so the player shows the raw inputs and the
+  model's raw outputs; its loss curves are those fit printed (for a
+  regression, on the standardised target).
 """
 
 from __future__ import annotations
@@ -43,8 +48,8 @@ def add_parser(commands) -> None:
     train = add_command(
         commands, "train", run, help="train an MLP on a data set and write its pictures",
         description="Train an MLP; writes model.json, history.csv, loss.svg, network.svg, "
-        "neuron.svg and, for a classification with two inputs, decision_boundary.svg "
-        "into --out.",
+        "neuron.svg, training.html (the training player: every epoch, offline) and, for a "
+        "classification with two inputs, decision_boundary.svg into --out.",
     )
     add_training_options(train)
 
@@ -205,12 +210,13 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
         model, Xs, ys, loss=loss, optimizer=optimizer, epochs=args.epochs,
         batch_size=args.batch_size or None,
         validation=args.validation or None,
-        progress=not args.no_progress, seed=args.seed,
+        progress=not args.no_progress, seed=args.seed, snapshots=True,
     )
+    history.snapshots = _folded(model, history.snapshots, *scaling)
     _fold_scaling(model, *scaling)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = _write_outputs(model, history, X, y, out, task)
+    written = _write_outputs(model, history, X, y, out, task, progress=not args.no_progress)
     _print_metrics(history)
     if task == "regression":
         print("(the loss is on the standardised target; R² does not depend on the scale)")
@@ -248,6 +254,18 @@ def _fold_scaling(model, x_mean, x_std, y_mean, y_std) -> None:
             neuron.b.data = float(neuron.b.data * y_std + y_mean)
 
 
+def _folded(model, snapshots, *scaling) -> list[dict]:
+    """Each snapshot with the scaling folded in (``_fold_scaling``); the model is left as it was."""
+    final = model.state_dict()
+    folded = []
+    for state in snapshots:
+        model.load_state_dict(state)
+        _fold_scaling(model, *scaling)
+        folded.append(model.state_dict())
+    model.load_state_dict(final)
+    return folded
+
+
 def _write_history(history, path: Path) -> None:
     """history.as_dict() as CSV, the metric columns named by the metric (accuracy, r2)."""
     columns = history.as_dict()
@@ -259,10 +277,10 @@ def _write_history(history, path: Path) -> None:
         writer.writerows(zip(*columns.values(), strict=True))
 
 
-def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
+def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -> list[Path]:
     """Writes the model, its history and its pictures into out; returns the paths."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, never a window
-    from viz import draw_network, plot_decision_boundary, plot_history, render
+    from viz import draw_network, plot_decision_boundary, plot_history, render, training_player
     from viz.graph import render_svg
 
     written = [out / name for name in ("model.json", "history.csv", "loss.svg", "network.svg")]
@@ -275,6 +293,8 @@ def _write_outputs(model, history, X, y, out: Path, task: str) -> list[Path]:
         save_figure(plot_decision_boundary(model, X, y), written[-1])
     written.append(out / "neuron.svg")
     render(_one_neuron_graph(model, X), written[-1])
+    written.append(out / "training.html")
+    training_player(history, model, X, y, progress=progress).save(written[-1])
     return written
 
 

@@ -17,7 +17,8 @@ Decisions where the spec is silent:
   the best model's ``model.json`` takes raw inputs again.
 * ``--out`` gets ``trials.csv`` (every trial of the study), ``search.svg``
   (TuneResult.plot) and, for the best trial trained again from its seed,
-  the files ``train`` writes (model.json, history.csv, loss.svg, ...).
+  the files ``train`` writes (model.json, history.csv, loss.svg, ...,
+  training.html: the training player of that trial).
 * Ctrl-C stops the search; the finished trials are still printed and
   written, and the exit status is 130 (interrupted), as a shell reports it.
 """
@@ -115,9 +116,11 @@ def run(args) -> int:
     result.to_csv(written[0])
     save_figure(result.plot(), written[1])
     if result.best_trial is not None:
-        model, history = result.train(result.best_trial.number)
+        model, history = result.train(result.best_trial.number, snapshots=True)
+        history.snapshots = train._folded(model, history.snapshots, *scaling)
         train._fold_scaling(model, *scaling)
-        written += train._write_outputs(model, history, X, y, out, task)
+        written += train._write_outputs(model, history, X, y, out, task,
+                                        progress=not args.no_progress)
     train.print_written(written, out)
     if result.interrupted:
         print("interrupted: the finished trials are kept (and in the storage, if any)")
