@@ -10,6 +10,7 @@
 """
 
 from . import data, space
+from .diagnostics import Diagnosis, Finding, diagnose
 from .losses import (
     bce_with_logits,
     binary_cross_entropy,
@@ -21,7 +22,9 @@ from .losses import (
     mse_loss,
     softmax,
 )
-from .module import ACTIVATIONS, INITS, MLP, Layer, Module, Neuron
+from .module import ACTIVATIONS, INITS, MLP, NORMS, Layer, Module, Neuron
+from .monitor import clip_grad_norm
+from .norm import BatchNorm, LayerNorm
 from .optim import (
     SGD,
     Adam,
@@ -50,11 +53,16 @@ __all__ = [
     "ACTIVATIONS",
     "INITS",
     "MLP",
+    "NORMS",
     "SGD",
     "Adam",
     "AdamW",
+    "BatchNorm",
+    "Diagnosis",
+    "Finding",
     "History",
     "Layer",
+    "LayerNorm",
     "MLPClassifier",
     "MLPRegressor",
     "Module",
@@ -62,9 +70,11 @@ __all__ = [
     "Optimizer",
     "bce_with_logits",
     "binary_cross_entropy",
+    "clip_grad_norm",
     "cosine_decay",
     "cross_entropy",
     "data",
+    "diagnose",
     "evaluate",
     "exponential_decay",
     "fit",

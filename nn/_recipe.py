@@ -9,7 +9,6 @@ The names are those of ``nn.space.NAMES`` (MLP and fit arguments) plus
 
 from __future__ import annotations
 
-import inspect
 import numbers
 
 from .module import MLP
@@ -24,26 +23,17 @@ DEFAULTS = {
 }
 
 
-def check_norm_supported() -> None:
-    """ValueError unless ``nn.MLP`` takes ``norm=`` (batch and layer normalisation)."""
-    if "norm" not in inspect.signature(MLP).parameters:
-        raise ValueError("norm needs nn.MLP(norm=...), which this version of nn does not have")
-
-
 def build_model(nin: int, outputs: int, args: dict, loss, seed) -> MLP:
     """The MLP ``args`` describe, with ``outputs`` outputs (a sigmoid one for loss "bce")."""
     args = {**DEFAULTS, **args}
     hidden = args["hidden"]
     hidden = [hidden] if isinstance(hidden, numbers.Integral) else list(hidden)
-    extra = {}
-    if args["norm"] is not None:
-        check_norm_supported()
-        extra["norm"] = args["norm"]
     output_activation = args["output_activation"]
     if loss == "bce" and output_activation is None:
         output_activation = "sigmoid"  # bce takes probabilities
     return MLP(nin, [*hidden, outputs], activation=args["activation"], init=args["init"],
-               dropout=args["dropout"], output_activation=output_activation, seed=seed, **extra)
+               dropout=args["dropout"], output_activation=output_activation, norm=args["norm"],
+               seed=seed)
 
 
 def build_optimizer(args: dict, parameters):

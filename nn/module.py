@@ -44,6 +44,7 @@ from ._checks import positive_int
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 INITS = ("uniform", "xavier", "he")
+NORMS = ("batch", "layer")  # MLP(norm=...): nn.norm's BatchNorm, LayerNorm
 
 # The Value method applying each activation (None: linear, the node itself).
 _ACTIVATION_METHODS = {
@@ -137,8 +138,21 @@ class Module:
     training = True
     _children_attribute: str | None = None  # the list of submodules: "neurons", "layers"
 
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for each direct submodule: ``neurons.0``, ``neurons.1``, ...
+
+        The default lists ``_children_attribute``; a module holding another
+        submodule beside it (a Layer's ``norm``) adds it here and in
+        ``children()``, and every walk over the tree (parameters, buffers,
+        names, train mode) follows.
+        """
+        if self._children_attribute is None:
+            return
+        for i, child in enumerate(getattr(self, self._children_attribute)):
+            yield f"{self._children_attribute}.{i}", child
+
     def children(self) -> list[Module]:
-        """The direct submodules."""
+        """The direct submodules, in ``named_children()`` order."""
         if self._children_attribute is None:
             return []
         return list(getattr(self, self._children_attribute))
@@ -152,10 +166,7 @@ class Module:
         every module inside it, parents before children: ``layers.0``,
         ``layers.0.neurons.3``, ... as PyTorch's ``named_modules()``."""
         yield prefix, self
-        if self._children_attribute is None:
-            return
-        for i, child in enumerate(self.children()):
-            name = f"{self._children_attribute}.{i}"
+        for name, child in self.named_children():
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def forward_batch(self, xs) -> list:
@@ -167,10 +178,37 @@ class Module:
         if self._children_attribute is None:
             return [(str(i), p) for i, p in enumerate(self.parameters())]
         return [
-            (f"{self._children_attribute}.{i}.{name}", p)
-            for i, child in enumerate(self.children())
+            (f"{prefix}.{name}", p)
+            for prefix, child in self.named_children()
             for name, p in child.named_parameters()
         ]
+
+    def named_buffers(self) -> list[tuple[str, float]]:
+        """(dotted name, number) for each buffer: state that is saved but not trained.
+
+        Batch norm's running statistics are buffers (``layers.0.norm.running_mean.3``),
+        as in PyTorch; most modules have none.
+        """
+        return [(name, value) for name, _, _, value in self._walk_buffers()]
+
+    def _walk_buffers(self) -> Iterator[tuple[str, Module, str, float]]:
+        """(dotted name, owning module, its own name there, value) for each buffer."""
+        for name, module in self.named_modules():
+            for local, value in module._own_buffers():
+                yield (f"{name}.{local}" if name else local), module, local, value
+
+    def _own_buffers(self) -> list[tuple[str, float]]:
+        """This module's own buffers (not its children's): none by default."""
+        return []
+
+    def _check_buffer(self, name: str, value) -> float:
+        """The number to store in own buffer ``name``; ValueError (saying what a valid
+        value is) if ``value`` cannot be one."""
+        raise ValueError(f"is not a buffer of {type(self).__name__}")
+
+    def _set_buffer(self, name: str, value: float) -> None:
+        """Stores a value ``_check_buffer`` returned."""
+        raise ValueError(f"{name!r} is not a buffer of {type(self).__name__}")
 
     def zero_grad(self) -> None:
         """Sets the gradient of every parameter to 0.0."""
@@ -192,18 +230,23 @@ class Module:
         return len(self.parameters())
 
     def state_dict(self) -> dict[str, float]:
-        """{dotted name: float} for every parameter, in ``parameters()`` order."""
-        return {name: p.data for name, p in self.named_parameters()}
+        """{dotted name: number} for every parameter, in ``parameters()`` order, then
+        every buffer (batch norm's running statistics), as PyTorch's ``state_dict()``."""
+        state = {name: p.data for name, p in self.named_parameters()}
+        state.update(self.named_buffers())
+        return state
 
     def load_state_dict(self, state) -> None:
-        """Sets every parameter from ``state``; ValueError names missing, extra or bad entries."""
+        """Sets every parameter and buffer from ``state``; ValueError names missing, extra
+        or bad entries."""
         if not hasattr(state, "keys"):
             raise TypeError(
                 f"state must be a mapping of names to numbers, got {type(state).__name__}"
             )
         named = dict(self.named_parameters())
-        missing = [name for name in named if name not in state]
-        extra = [name for name in state if name not in named]
+        owners = {name: (module, local) for name, module, local, _ in self._walk_buffers()}
+        missing = [name for name in [*named, *owners] if name not in state]
+        extra = [name for name in state if name not in named and name not in owners]
         if missing or extra:
             parts = []
             if missing:
@@ -217,8 +260,16 @@ class Module:
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise ValueError(f"parameter {name!r} must be a number, got {value!r:.60}")
             values[name] = float(value)
+        buffers = {}
+        for name, (module, local) in owners.items():
+            try:
+                buffers[name] = module._check_buffer(local, state[name])
+            except ValueError as error:
+                raise ValueError(f"buffer {name!r} {error}") from None
         for name, p in named.items():  # all checked first: a bad state changes nothing
             p.data = values[name]
+        for name, (module, local) in owners.items():
+            module._set_buffer(local, buffers[name])
 
     def save(self, path) -> None:
         """Writes the model to ``path`` as a JSON model file (see README, Model files)."""
@@ -308,36 +359,108 @@ def _draw_weights(init: str, fan_in: int, fan_out: int, rng) -> list[float]:
 
 
 class Layer(Module):
-    """``nout`` neurons reading the same inputs; returns a Value when ``nout == 1``, else a list."""
+    """``nout`` neurons reading the same inputs; returns a Value when ``nout == 1``, else a list.
+
+    ``norm="batch"`` or ``"layer"`` makes the layer linear + norm + activation:
+    the neurons compute ``w . x + b`` only, a ``BatchNorm(nout)`` or
+    ``LayerNorm(nout)`` (``.norm``, parameters ``norm.weight.j`` and
+    ``norm.bias.j``) normalises them, and the layer's ``activation`` follows.
+    (Before batch norm a neuron's bias has no effect, since the batch mean is
+    subtracted; its gradient is 0. It is kept so that every Layer has the same
+    parameters.)
+    """
 
     _children_attribute = "neurons"
 
-    def __init__(self, nin: int, nout: int, **kwargs):
+    def __init__(self, nin: int, nout: int, norm: str | None = None, **kwargs):
         self.nin = positive_int(nin, "Layer's nin")
         self.nout = positive_int(nout, "Layer's nout")
         kwargs.setdefault("fan_out", nout)
         rng = _random_source(kwargs.pop("seed", None))
+        self.norm = None if norm is None else _make_norm(norm, self.nout)
+        if self.norm is not None:  # the activation moves after the norm
+            activation = kwargs.pop("activation", None)
+            if activation is None:
+                activation = "relu" if kwargs.pop("nonlin", True) else "linear"
+            self._activation = _check_choice(activation, ACTIVATIONS, "activation")
+            self._activate = _ACTIVATION_METHODS[activation]
+            kwargs["activation"] = "linear"
         self.neurons = [Neuron(nin, seed=rng, **kwargs) for _ in range(nout)]
         self._scopes = [f"neurons.{j}" for j in range(nout)]
         self._name = f"Layer({nin}, {nout})"  # for error messages
 
     @property
     def activation(self) -> str:
-        return self.neurons[0].activation
+        return self.neurons[0].activation if self.norm is None else self._activation
 
-    def __call__(self, x):
-        x = _as_inputs(x, self.nin, self._name)
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        yield from super().named_children()
+        if self.norm is not None:
+            yield "norm", self.norm
+
+    def children(self) -> list[Module]:
+        return list(self.neurons) if self.norm is None else [*self.neurons, self.norm]
+
+    def _linear(self, x) -> list:
+        """Each neuron's output on x (one sample), inside the neuron's scope."""
         out = []
         for name, neuron in zip(self._scopes, self.neurons, strict=False):
             with autograd.scope(name):
                 out.append(neuron(x))
+        return out
+
+    def _activated(self, normalised: list) -> list:
+        activate = self._activate
+        return normalised if activate is None else [activate(v) for v in normalised]
+
+    def __call__(self, x):
+        x = _as_inputs(x, self.nin, self._name)
+        out = []  # (the loop of _linear, inlined: this is the hot path of every MLP)
+        for name, neuron in zip(self._scopes, self.neurons, strict=False):
+            with autograd.scope(name):
+                out.append(neuron(x))
+        if self.norm is not None:
+            with autograd.scope("norm"):
+                out = self.norm(out)
+            out = self._activated(out)
         return out[0] if len(out) == 1 else out
 
+    def forward_batch(self, xs) -> list:
+        """The outputs for a batch; with a norm, the whole batch goes through it at once."""
+        if self.norm is None:
+            return [self(x) for x in xs]
+        batch = [self._linear(_as_inputs(x, self.nin, self._name)) for x in xs]
+        with autograd.scope("norm"):
+            batch = self.norm.forward_batch(batch)
+        batch = [self._activated(row) for row in batch]
+        return [row[0] if len(row) == 1 else row for row in batch]
+
     def architecture(self) -> dict:
-        return {"type": "Layer", "nin": self.nin, "nout": self.nout, "activation": self.activation}
+        return {
+            "type": "Layer",
+            "nin": self.nin,
+            "nout": self.nout,
+            "activation": self.activation,
+            "norm": self.norm_kind,
+        }
+
+    @property
+    def norm_kind(self) -> str | None:
+        """None, "batch" or "layer"."""
+        return None if self.norm is None else self.norm.kind
 
     def __repr__(self) -> str:
-        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+        neurons = f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+        if self.norm is None:
+            return neurons
+        return f"{neurons} + {self.norm!r} + {_REPR_NAMES[self.activation]}"
+
+
+def _make_norm(kind, num_features: int) -> Module:
+    # nn.norm builds on Module, so it is imported here, when a norm is asked for.
+    from .norm import make_norm
+
+    return make_norm(kind, num_features)
 
 
 class MLP(Module):
@@ -346,7 +469,9 @@ class MLP(Module):
     Hidden layers use ``activation``; the last layer is linear unless
     ``output_activation`` is given. ``dropout`` is the probability of zeroing
     each hidden output in training mode (inverted dropout: kept outputs are
-    scaled by 1 / (1 - p), so evaluation needs no rescaling).
+    scaled by 1 / (1 - p), so evaluation needs no rescaling). ``norm="batch"``
+    or ``"layer"`` normalises each hidden layer before its activation (see
+    ``Layer``; the output layer is never normalised): ``layers.0.norm.weight.3``.
     """
 
     _children_attribute = "layers"
@@ -360,6 +485,7 @@ class MLP(Module):
         init: str = "uniform",
         dropout: float = 0.0,
         seed=None,
+        norm: str | None = None,
     ):
         self.nin = positive_int(nin, "MLP's nin")
         if isinstance(nouts, numbers.Integral):
@@ -374,6 +500,9 @@ class MLP(Module):
         if not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
         self.dropout = float(dropout)
+        if norm is not None:
+            _check_choice(norm, NORMS, "norm")
+        self.norm = norm
         self._rng = _random_source(seed)
         sizes = [self.nin] + self.nouts
         last = len(self.nouts) - 1
@@ -384,6 +513,7 @@ class MLP(Module):
                 activation=self.output_activation if i == last else self.activation,
                 init=self.init,
                 seed=self._rng,
+                norm=None if i == last else norm,
             )
             for i in range(len(self.nouts))
         ]
@@ -434,6 +564,7 @@ class MLP(Module):
             "activation": self.activation,
             "output_activation": self.output_activation,
             "dropout": self.dropout,
+            "norm": self.norm,
         }
 
     def summary(self) -> str:
@@ -441,8 +572,10 @@ class MLP(Module):
         rows = [f"MLP({self.nin}, {self.nouts}): {self.num_parameters()} parameters"]
         for i, layer in enumerate(self.layers):
             count = len(layer.parameters())
+            norm = "" if layer.norm is None else f"{layer.norm_kind} norm, "
             rows.append(
-                f"  layers.{i}: {layer.nin} -> {layer.nout}, {layer.activation}, {count} parameters"
+                f"  layers.{i}: {layer.nin} -> {layer.nout}, {norm}{layer.activation}, "
+                f"{count} parameters"
             )
         if self.dropout:
             rows.append(f"  dropout {self.dropout} between hidden layers (training mode only)")

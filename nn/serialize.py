@@ -6,10 +6,14 @@
                       "dropout": 0.0},
      "parameters": {"layers.0.neurons.0.w.0": 0.23, ..., "layers.2.neurons.0.b": -0.1}}
 
-``parameters`` maps each dotted name of ``named_parameters()`` to a finite
-number. ``architecture`` holds the constructor arguments (``type`` names a
-registered kind: MLP, Layer or Neuron here; other modules register theirs
-with ``register``). Loading never unpickles and never evaluates anything: the
+``parameters`` maps each dotted name of ``state_dict()`` to a finite number:
+every parameter, then every buffer (batch norm's running statistics, which
+are not trained but are needed to evaluate the model, as in PyTorch's
+state_dict). ``architecture`` holds the constructor arguments (``type`` names
+a registered kind: MLP, Layer, Neuron, BatchNorm or LayerNorm here; other
+modules register theirs with ``register``). Fields added to a kind later
+(MLP's and Layer's ``norm``) are optional, so files written before them
+keep loading. Loading never unpickles and never evaluates anything: the
 text is parsed as JSON, checked field by field, the parameter count and
 names the architecture implies are checked against the cap and the file
 before any module is built, then the model is rebuilt and the parameters are
@@ -26,7 +30,8 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
+from .module import ACTIVATIONS, MLP, NORMS, Layer, Module, Neuron
+from .norm import BatchNorm, LayerNorm, _eps, _momentum
 
 FORMAT = "chainrule-model"
 VERSION = 1
@@ -211,14 +216,21 @@ class Kind:
     count: Callable[[dict], int]
     names: Callable[[dict], Iterator[str]]
     build: Callable[[dict], Module]
+    optional: frozenset = frozenset()
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def register(type_name: str, fields, count, names, build) -> None:
-    """Makes ``type_name`` loadable from model files (see ``Kind``)."""
-    KINDS[type_name] = Kind(frozenset(fields) | {"type"}, count, names, build)
+def register(type_name: str, fields, count, names, build, optional=()) -> None:
+    """Makes ``type_name`` loadable from model files (see ``Kind``).
+
+    ``optional`` names fields added after files of this kind were first
+    written: a file may leave them out (``count``, ``names`` and ``build``
+    read them with ``arch.get``), so older files keep loading.
+    """
+    optional = frozenset(optional)
+    KINDS[type_name] = Kind(frozenset(fields) | optional | {"type"}, count, names, build, optional)
 
 
 def kind_of(architecture) -> Kind:
@@ -232,9 +244,10 @@ def kind_of(architecture) -> Kind:
         )
     kind = KINDS[type_name]
     fields = set(architecture)
-    if fields != kind.fields:
+    if not kind.fields - kind.optional <= fields <= kind.fields:
         raise ValueError(
-            f"{type_name} architecture: missing fields {sorted(kind.fields - fields)}, "
+            f"{type_name} architecture: missing fields "
+            f"{sorted(kind.fields - kind.optional - fields)}, "
             f"unexpected fields {_few(sorted(fields - kind.fields))}"
         )
     return kind
@@ -268,7 +281,15 @@ def _dropout(value) -> float:
     return float(value)
 
 
-# Neuron, Layer and MLP (the version-1 kinds).
+def _norm_kind(value) -> str | None:
+    if value is not None and value not in NORMS:
+        raise ValueError(
+            f"architecture: unknown norm {value!r:.60}: expected null or one of {', '.join(NORMS)}"
+        )
+    return value
+
+
+# Neuron, Layer and MLP (the version-1 kinds; ``norm`` came later and is optional).
 
 
 def _neuron_count(arch) -> int:
@@ -284,12 +305,26 @@ def _neuron_names(arch, prefix: str = "") -> Iterator[str]:
 
 def _layer_count(arch) -> int:
     _activation(arch["activation"])
-    return (_units(arch["nin"], "nin") + 1) * _units(arch["nout"], "nout")
+    nout = _units(arch["nout"], "nout")
+    norm = 0 if _norm_kind(arch.get("norm")) is None else 2 * nout
+    return (_units(arch["nin"], "nin") + 1) * nout + norm
 
 
-def _layer_names(arch, prefix: str = "") -> Iterator[str]:
+def _layer_parameter_names(arch, prefix: str = "") -> Iterator[str]:
     for j in range(arch["nout"]):
         yield from _neuron_names(arch, f"{prefix}neurons.{j}.")
+    if arch.get("norm") is not None:
+        yield from _norm_parameter_names(arch["nout"], f"{prefix}norm.")
+
+
+def _layer_buffer_names(arch, prefix: str = "") -> Iterator[str]:
+    if arch.get("norm") == "batch":
+        yield from _batch_norm_buffer_names(arch["nout"], f"{prefix}norm.")
+
+
+def _layer_names(arch) -> Iterator[str]:
+    yield from _layer_parameter_names(arch)
+    yield from _layer_buffer_names(arch)
 
 
 def _mlp_sizes(arch) -> list[int]:
@@ -306,13 +341,62 @@ def _mlp_count(arch) -> int:
     _activation(arch["activation"])
     _activation(arch["output_activation"])
     _dropout(arch["dropout"])
-    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+    norms = 0 if _norm_kind(arch.get("norm")) is None else 2 * sum(sizes[1:-1])
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False)) + norms
+
+
+def _mlp_layers(arch) -> list[dict]:
+    """The Layer architecture of each layer (hidden layers carry the MLP's norm)."""
+    sizes = _mlp_sizes(arch)
+    last = len(sizes) - 2
+    return [
+        {"nin": nin, "nout": nout, "norm": None if i == last else arch.get("norm")}
+        for i, (nin, nout) in enumerate(zip(sizes, sizes[1:], strict=False))
+    ]
 
 
 def _mlp_names(arch) -> Iterator[str]:
-    sizes = _mlp_sizes(arch)
-    for i, (nin, nout) in enumerate(zip(sizes, sizes[1:], strict=False)):
-        yield from _layer_names({"nin": nin, "nout": nout}, f"layers.{i}.")
+    layers = _mlp_layers(arch)  # state_dict order: every parameter, then every buffer
+    for i, layer in enumerate(layers):
+        yield from _layer_parameter_names(layer, f"layers.{i}.")
+    for i, layer in enumerate(layers):
+        yield from _layer_buffer_names(layer, f"layers.{i}.")
+
+
+# BatchNorm and LayerNorm: weights, biases and (batch norm) the running statistics.
+
+
+def _norm_parameter_names(count: int, prefix: str = "") -> Iterator[str]:
+    for kind in ("weight", "bias"):
+        for j in range(count):
+            yield f"{prefix}{kind}.{j}"
+
+
+def _batch_norm_buffer_names(count: int, prefix: str = "") -> Iterator[str]:
+    for kind in ("running_mean", "running_var"):
+        for j in range(count):
+            yield f"{prefix}{kind}.{j}"
+    yield f"{prefix}num_batches_tracked"
+
+
+def _checked(check, value):
+    """A norm's own argument check (nn.norm), its error prefixed as the loader's are."""
+    try:
+        return check(value)
+    except ValueError as error:
+        raise ValueError(f"architecture: {error}") from None
+
+
+def _norm_count(arch) -> int:
+    _checked(_eps, arch["eps"])
+    if "momentum" in arch:
+        _checked(_momentum, arch["momentum"])
+    return 2 * _units(arch["num_features"], "num_features")
+
+
+def _batch_norm_names(arch) -> Iterator[str]:
+    yield from _norm_parameter_names(arch["num_features"])
+    yield from _batch_norm_buffer_names(arch["num_features"])
 
 
 register(
@@ -327,14 +411,19 @@ register(
         output_activation=arch["output_activation"],
         dropout=_dropout(arch["dropout"]),
         seed=0,
+        norm=arch.get("norm"),
     ),
+    optional={"norm"},
 )
 register(
     "Layer",
     {"nin", "nout", "activation"},
     _layer_count,
     _layer_names,
-    lambda arch: Layer(arch["nin"], arch["nout"], activation=arch["activation"], seed=0),
+    lambda arch: Layer(
+        arch["nin"], arch["nout"], activation=arch["activation"], seed=0, norm=arch.get("norm")
+    ),
+    optional={"norm"},
 )
 register(
     "Neuron",
@@ -342,4 +431,18 @@ register(
     _neuron_count,
     _neuron_names,
     lambda arch: Neuron(arch["nin"], activation=arch["activation"], seed=0),
+)
+register(
+    "BatchNorm",
+    {"num_features", "eps", "momentum"},
+    _norm_count,
+    _batch_norm_names,
+    lambda arch: BatchNorm(arch["num_features"], eps=arch["eps"], momentum=arch["momentum"]),
+)
+register(
+    "LayerNorm",
+    {"num_features", "eps"},
+    _norm_count,
+    lambda arch: _norm_parameter_names(arch["num_features"]),
+    lambda arch: LayerNorm(arch["num_features"], eps=arch["eps"]),
 )

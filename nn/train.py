@@ -33,7 +33,16 @@ Decisions where the spec is silent, documented here:
 * Ctrl-C returns the History so far (``history.interrupted`` is True); the
   model keeps the parameters of the last completed step.
 * A nan or inf loss raises ``FloatingPointError`` naming epoch and step; the
-  step that produced it is not applied.
+  step that produced it is not applied. The message also names where it
+  started (``nn.monitor.divergence_report``): the first layer, in backward
+  order, whose gradient left the finite range, else the first whose update
+  did, else the first whose outputs did.
+* ``diagnostics=True`` wraps each step in a ``nn.monitor.Monitor`` (the
+  layers' outputs through ``nn.module.watching``, their gradients and
+  updates at the epoch's last step) and adds ``history.diagnostics``; off,
+  no watch runs. ``clip_grad=c`` clips each step's gradients to total norm c
+  between the loss check and ``optimizer.step()``; a non-finite gradient
+  then raises before the step, so the weights stay finite.
 * The model's train/eval mode is restored when fit returns.
 * ``snapshots=True`` keeps ``history.snapshots``: ``model.state_dict()``
   before the first epoch (index 0) and after each completed epoch (index k
@@ -57,6 +66,7 @@ from autograd import Value
 from . import losses as L
 from ._checks import positive_int
 from .data import _generator
+from .monitor import Monitor, checked_max_norm, clip_grad_norm, divergence_report
 from .optim import OPTIMIZERS, Optimizer
 
 _CLASSIFICATION = ("bce", "bce_with_logits", "hinge", "cross_entropy")
@@ -79,6 +89,8 @@ class History:
     best_epoch: int | None = None  # set by early stopping (1-based)
     stopped_early: bool = False
     interrupted: bool = False
+    # fit(..., diagnostics=True): per epoch, {layer: {statistic: value}} (see nn.monitor)
+    diagnostics: list[dict] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -226,6 +238,8 @@ def fit(
     l2: float = 0.0,
     metric=None,
     seed=None,
+    diagnostics: bool = False,
+    clip_grad: float | None = None,
     snapshots: bool = False,
 ) -> History:
     """Trains ``model`` on (X, y) for ``epochs`` epochs and returns the ``History``.
@@ -235,6 +249,9 @@ def fit(
     each row of the batch). optimizer: an Optimizer or "sgd", "adam",
     "adamw" (built with ``lr``). validation: ``(X_val, y_val)`` or a fraction
     of the rows to hold out. seed: shuffling and the validation split.
+    diagnostics: record per-layer statistics in ``history.diagnostics``
+    (see ``nn.monitor``). clip_grad: scale each step's gradients to at most
+    this total L2 norm (``clip_grad_norm``) before the optimizer steps.
     snapshots: keep ``history.snapshots`` (the parameters before training and
     after each epoch).
     """
@@ -268,6 +285,8 @@ def fit(
         y_val = None if y_val is None else _signed(y_val)
     rows, rows_val = X.tolist(), None if X_val is None else X_val.tolist()
     engine = ScalarEngine(model, loss_fn, optimizer.params, l1, l2)
+    monitor = _monitor(diagnostics, model)
+    clip_grad = _clip_grad(clip_grad)
 
     history = History(metric_name=metric_name, loss_name=loss_name)
     if snapshots:
@@ -285,9 +304,18 @@ def fit(
             for step, start in enumerate(range(0, len(rows), batch_size), start=1):
                 batch = order[start : start + batch_size]
                 batch_y = y[batch]
-                result = engine.train_step([rows[i] for i in batch], batch_y)
-                _check_finite(result.loss, epoch, step, optimizer.lr)
+                batch_rows = [rows[i] for i in batch]
+                if monitor is None:
+                    result = engine.train_step(batch_rows, batch_y)
+                else:
+                    result = monitor.train_step(engine, batch_rows, batch_y,
+                                                last=start + batch_size >= len(rows))
+                _check_finite(result.loss, epoch, step, optimizer.lr, model, batch_rows)
+                if clip_grad is not None:
+                    _clip(optimizer.params, clip_grad, epoch, step, model)
                 optimizer.step()
+                if monitor is not None:
+                    monitor.stepped()
                 total += result.loss * len(batch)
                 if metric_fn is not None:
                     outputs.extend(result.outputs)
@@ -302,6 +330,8 @@ def fit(
                 record["val_loss"] = val_loss
                 if metric_fn is not None:
                     record["val_metric"] = val_metric
+            if monitor is not None:
+                record["diagnostics"] = monitor.epoch_record()
             record["seconds"] = time.perf_counter() - started
             history.append(record)
             if snapshots:
@@ -377,12 +407,41 @@ def _latest(history: History) -> dict:
     return shown
 
 
-def _check_finite(loss: float, epoch: int, step: int, lr: float) -> None:
+def _check_finite(loss: float, epoch: int, step: int, lr: float, model=None, rows=None) -> None:
     if not math.isfinite(loss):
         raise FloatingPointError(
             f"the loss became {loss} at epoch {epoch}, step {step}: training diverged. "
             f"Try a smaller learning rate than {lr:g} (e.g. {lr / 10:g}) or standardise the inputs."
+            + ("" if model is None else divergence_report(model, rows=rows))
         )
+
+
+# -- training health: diagnostics and clipping (nn.monitor) ---------------------------------
+
+
+def _monitor(diagnostics, model) -> Monitor | None:
+    if not isinstance(diagnostics, bool):
+        raise TypeError(f"diagnostics must be True or False, got {diagnostics!r}")
+    return Monitor(model) if diagnostics else None
+
+
+def _clip_grad(clip_grad) -> float | None:
+    return None if clip_grad is None else checked_max_norm(clip_grad, "clip_grad")
+
+
+def _clip(parameters, max_norm: float, epoch: int, step: int, model) -> None:
+    """Clips the step's gradients; a non-finite gradient stops training before it is applied."""
+    try:
+        clip_grad_norm(parameters, max_norm, error_if_nonfinite=True)
+    except FloatingPointError:
+        # Scaling would spread the nan over every gradient (as torch does) and the
+        # update would carry it into every weight: stop while the weights are finite.
+        raise FloatingPointError(
+            f"the gradient became non-finite at epoch {epoch}, step {step}: training "
+            f"diverged, and clipping cannot scale a non-finite gradient, so the step was not "
+            f"applied. Try a smaller learning rate or standardise the inputs."
+            + divergence_report(model, applied=False)
+        ) from None
 
 
 def _progress_bar(total: int, enabled: bool, desc: str = "fit", unit: str = "epoch"):

@@ -44,7 +44,8 @@ Decisions where the spec is silent, documented here and in the README:
   (from the 5th on) is worse than the median of the earlier trials' at the
   same epoch stops there. A pruned trial's value is its loss when stopped.
 * A trial that diverges (fit raises FloatingPointError, or any
-  ArithmeticError) is recorded "failed" with the reason; the search goes on.
+  ArithmeticError), or whose batch norm meets a batch of one row, is
+  recorded "failed" with the reason; the search goes on.
   Ctrl-C marks the running trial "failed" (reason "interrupted"), stops, and
   returns the finished trials.
 * The grid takes trial k to grid point k (Optuna's GridSampler numbers its
@@ -92,6 +93,7 @@ from ._checks import positive_int
 from .data import train_test_split
 from .losses import LOSSES
 from .module import ACTIVATIONS
+from .norm import BatchTooSmallError
 from .train import _CLASSIFICATION, _progress_bar
 
 STRATEGIES = ("grid", "random", "bayes")
@@ -184,8 +186,6 @@ def _check_fixed(fixed: dict) -> dict:
                              f"names ({', '.join(S.NAMES)}) and {', '.join(FIXED_ONLY)}")
         if name in S.NAMES:
             S.check_value(name, value)
-    if fixed.get("norm") is not None:
-        recipe.check_norm_supported()
     loss = fixed.get("loss")
     if loss is not None and not callable(loss) and loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}: expected one of {', '.join(LOSSES)} or a "
@@ -241,7 +241,9 @@ def _objective(problem: _Problem, trial) -> float:
 
     try:
         _, history = _train(problem, S.readable(params), seed, callbacks=(report,))
-    except ArithmeticError as error:  # diverged: FloatingPointError names epoch, step and lr
+    except (ArithmeticError, BatchTooSmallError) as error:
+        # Diverged (FloatingPointError names epoch, step and lr), or batch norm met a batch
+        # of one row (a searched batch_size can leave one): this trial fails, others go on.
         trial.set_user_attr("reason", f"{type(error).__name__}: {error}")
         raise _TrialFailed(str(error)) from None
     if history.interrupted:
@@ -511,8 +513,6 @@ def _problem(X, y, space, strategy, fixed, prune, seed):
     both = sorted(set(dims) & set(fixed))
     if both:
         raise ValueError(f"{', '.join(both)} is both in the space and fixed: give it once")
-    if "norm" in dims and any(v is not None for v in dims["norm"].values()):
-        recipe.check_norm_supported()
     grid_size = 0
     if strategy == "grid":
         grid_size = math.prod(len(dim.grid(name)) for name, dim in dims.items())

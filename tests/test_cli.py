@@ -228,3 +228,4 @@ def test_the_parser_offers_exactly_what_nn_has():
     assert set(cli.LOSSES) == set(losses.LOSSES)
     assert set(cli.ACTIVATIONS) == set(nn.ACTIVATIONS) - {"linear"}
     assert set(cli.OPTIMIZERS) == set(optim.OPTIMIZERS) | {"momentum"}
+    assert set(cli.NORMS) == set(nn.NORMS)

@@ -125,7 +125,8 @@ def test_bce_gets_a_sigmoid_output(capsys, tmp_path):
     assert nn.MLP.load(tmp_path / "model.json").layers[-1].activation == "sigmoid"
 
 
-def test_scaling_folded_into_the_model_gives_the_same_outputs():
+@pytest.mark.parametrize("norm", [None, "batch", "layer"])
+def test_scaling_folded_into_the_model_gives_the_same_outputs(norm):
     import numpy as np
 
     import nn
@@ -134,7 +135,10 @@ def test_scaling_folded_into_the_model_gives_the_same_outputs():
     X = np.array([[120.0, 3.0], [80.0, 1.0], [200.0, 5.0]])
     x_mean, x_std = X.mean(axis=0), X.std(axis=0)
     y_mean, y_std = 250_000.0, 40_000.0
-    model = nn.MLP(2, [3, 1], activation="tanh", seed=1)
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=1, norm=norm)
+    if norm == "batch":  # running statistics away from 0 and 1, then evaluation
+        model.forward_batch([[0.5, -1.0], [2.0, 1.0], [-1.0, 0.0]])
+        model.eval()
     scaled = [model([float(v) for v in (row - x_mean) / x_std]).data * y_std + y_mean
               for row in X]
     _fold_scaling(model, x_mean, x_std, y_mean, y_std)
@@ -157,6 +161,11 @@ def test_scaling_folded_into_the_model_gives_the_same_outputs():
         (["--epochs", "ten"], "invalid int value"),
         (["--dataset", "blobs", "--loss", "bce"], "handles two classes, but blobs has 3"),
         (["--dataset", "house_prices", "--loss", "hinge"], "needs class labels"),
+        (["--norm", "group"], "invalid choice"),
+        (["--norm", "batch", "--batch-size", "1", *FAST],
+         "--norm batch needs batches of at least 2"),
+        (["--norm", "batch", "--samples", "26", "--batch-size", "4", "--validation", "0.2",
+          "--epochs", "1", "--no-progress"], "leaves a batch of one training row"),
     ],
 )
 def test_bad_train_arguments_are_usage_errors(capsys, tmp_path, monkeypatch, argv, reason):
@@ -192,3 +201,39 @@ def test_the_make_demo_command_runs(capsys, tmp_path):
     assert status == 0
     assert "MLP 2-16-16-1" in out
     assert (tmp_path / "decision_boundary.svg").exists()
+
+
+@pytest.mark.graphviz
+def test_diagnostics_write_the_gradient_flow_and_print_the_diagnosis(capsys, tmp_path):
+    out_dir = tmp_path / "out"
+    status, out, _ = run(capsys, "train", "--dataset", "moons", "--out", str(out_dir),
+                         "--diagnostics", *FAST)
+    assert status == 0
+    assert (out_dir / "gradient_flow.svg").read_text().count("<svg") == 1
+    assert str(out_dir / "gradient_flow.svg") in out
+    assert "Diagnosis of MLP(2, [4, 1]) on 24 samples" in out
+    assert "layers.0" in out and ("No findings" in out or "finding" in out)
+
+
+@pytest.mark.graphviz
+def test_without_diagnostics_there_is_no_gradient_flow(capsys, tmp_path):
+    status, out, _ = run(capsys, "train", "--out", str(tmp_path), *FAST)
+    assert status == 0 and not (tmp_path / "gradient_flow.svg").exists()
+    assert "Diagnosis" not in out
+
+
+@pytest.mark.graphviz
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_norm_trains_a_normalised_model_that_loads_and_takes_raw_inputs(capsys, tmp_path, norm):
+    import numpy as np
+
+    import nn
+
+    status, out, _ = run(capsys, "train", "--dataset", "house_prices", "--norm", norm,
+                         "--out", str(tmp_path), *FAST)
+    assert status == 0 and f"relu, {norm} norm" in out
+    model = nn.MLP.load(tmp_path / "model.json")
+    assert model.norm == norm
+    X, _ = nn.data.house_prices(24, seed=0)
+    model.eval()
+    assert all(np.isfinite(model(list(row)).data) for row in X.tolist())

@@ -153,13 +153,25 @@ def test_saving_a_diverged_model_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "model",
-    [MLP(3, [4, 2], dropout=0.1, seed=1), Layer(2, 3, seed=2), Neuron(4, seed=3)],
-    ids=["mlp", "layer", "neuron"],
+    [
+        MLP(3, [4, 2], dropout=0.1, seed=1),
+        Layer(2, 3, seed=2),
+        Neuron(4, seed=3),
+        MLP(3, [4, 5, 2], norm="batch", seed=1),
+        MLP(3, [4, 2], norm="layer", seed=1),
+        Layer(2, 3, norm="batch", seed=2),
+        nn.BatchNorm(3, momentum=None),
+        nn.LayerNorm(4, eps=1e-3),
+    ],
+    ids=["mlp", "layer", "neuron", "mlp batch norm", "mlp layer norm", "layer batch norm",
+         "batch norm", "layer norm"],
 )
 def test_each_kind_names_the_parameters_its_module_has(model):
+    # The names of the whole state: parameters, then buffers (batch norm's running statistics).
     kind = nn.serialize.kind_of(model.architecture())
-    assert list(kind.names(model.architecture())) == [n for n, _ in model.named_parameters()]
+    assert list(kind.names(model.architecture())) == list(model.state_dict())
     assert kind.count(model.architecture()) == model.num_parameters()
+    assert nn.serialize.loads(nn.serialize.dumps(model)).state_dict() == model.state_dict()
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
 """nn.tune: the three strategies on Optuna, pruning, failures, storages, workers, the result."""
 
 import csv
-import inspect
 import json
 import signal
 from collections import Counter
@@ -114,13 +113,17 @@ def test_bad_data_and_arguments_are_named_before_any_study_is_made(tmp_path, dat
     assert not (tmp_path / "attacks.db").exists()  # nothing was written
 
 
-def test_norm_is_searched_when_mlp_has_it_and_refused_clearly_when_not():
-    if "norm" in inspect.signature(nn.MLP).parameters:
-        result = nn.tune(X, Y, {"norm": [None, "layer"]}, strategy="grid", seed=0, **SMALL)
-        assert sorted(str(t.params["norm"]) for t in result.trials) == ["None", "layer"]
-    else:
-        with pytest.raises(ValueError, match="norm needs nn.MLP"):
-            nn.tune(X, Y, {"norm": [None, "layer"]}, strategy="grid", seed=0, **SMALL)
+def test_norm_is_searched_and_a_batch_of_one_row_fails_that_trial_only():
+    result = nn.tune(X, Y, {"norm": [None, "layer", "batch"], "batch_size": [None, 47]},
+                     strategy="grid", seed=0, prune=False, **SMALL)
+    states = {(t.params["norm"], t.params["batch_size"]): t for t in result.trials}
+    assert len(states) == 6
+    # 48 training rows in batches of 47 leave one row: batch norm cannot normalise it.
+    assert states[("batch", 47)].state == "failed"
+    assert "BatchTooSmallError" in states[("batch", 47)].reason
+    assert {t.state for key, t in states.items() if key != ("batch", 47)} == {"complete"}
+    model, _ = result.train(states[("layer", None)].number)
+    assert model.layers[0].norm is not None
 
 
 # -- strategies ------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ _EXPORTS = {
     "draw_network": "network",
     "plot_history": "plots",
     "plot_decision_boundary": "plots",
+    "plot_gradient_flow": "health",
+    "plot_layer_stats": "health",
     "compare": "compare",
     "step_through": "stepper",
     "Stepper": "stepper",

@@ -40,6 +40,7 @@ DATASETS = ("moons", "circles", "blobs", "spiral", "xor", "house_prices")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
 LOSSES = ("mse", "bce", "bce_with_logits", "cross_entropy", "hinge")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+NORMS = ("batch", "layer")
 MAX_CLASSES = 10
 
 
@@ -48,10 +49,14 @@ def add_parser(commands) -> None:
     train = add_command(
         commands, "train", run, help="train an MLP on a data set and write its pictures",
         description="Train an MLP; writes model.json, history.csv, loss.svg, network.svg, "
-        "neuron.svg, training.html (the training player: every epoch, offline) and, for a "
-        "classification with two inputs, decision_boundary.svg into --out.",
+        "neuron.svg, training.html (the training player: every epoch, offline), for a "
+        "classification with two inputs decision_boundary.svg and, with --diagnostics, "
+        "gradient_flow.svg into --out.",
     )
     add_training_options(train)
+    train.add_argument("--diagnostics", action="store_true",
+                       help="record each layer's training health, write gradient_flow.svg and "
+                       "print a diagnosis of the trained network")
 
 
 def add_training_options(command, validation_help: str = "0 for none") -> None:
@@ -65,6 +70,8 @@ def add_training_options(command, validation_help: str = "0 for none") -> None:
                          help="hidden layer sizes, e.g. 16,16; '' for none (default: 16,16)")
     command.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                          help="of the hidden layers (default: relu)")
+    command.add_argument("--norm", choices=NORMS,
+                         help="normalise each hidden layer before its activation (default: none)")
     command.add_argument("--loss", choices=LOSSES,
                          help="default: bce_with_logits, cross_entropy or mse by task")
     command.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
@@ -201,18 +208,28 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     Xs, ys, scaling = standardized(X, y, task)
 
     model = nn.MLP(X.shape[1], [*hidden, n_out], activation=args.activation, seed=args.seed,
-                   output_activation="sigmoid" if loss == "bce" else None)  # bce takes p
+                   output_activation="sigmoid" if loss == "bce" else None,  # bce takes p
+                   norm=args.norm)
     optimizer = _optimizer(nn, args, model.parameters())
     sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
-    print(f"training an MLP {sizes} ({args.activation}) on {name} ({len(X)} rows, {task}) "
+    norm = f", {args.norm} norm" if args.norm else ""
+    print(f"training an MLP {sizes} ({args.activation}{norm}) on {name} ({len(X)} rows, {task}) "
           f"with {loss} and {args.optimizer} (lr {args.lr})")
-    history = nn.fit(
-        model, Xs, ys, loss=loss, optimizer=optimizer, epochs=args.epochs,
-        batch_size=args.batch_size or None,
-        validation=args.validation or None,
-        progress=not args.no_progress, seed=args.seed, snapshots=True,
-    )
+    try:
+        history = nn.fit(
+            model, Xs, ys, loss=loss, optimizer=optimizer, epochs=args.epochs,
+            batch_size=args.batch_size or None,
+            validation=args.validation or None,
+            progress=not args.no_progress, seed=args.seed,
+            diagnostics=args.diagnostics, snapshots=True,
+        )
+    except nn.norm.BatchTooSmallError:
+        raise UsageError(
+            "--norm batch needs batches of at least 2 rows, but this --batch-size leaves a "
+            "batch of one training row; choose another --batch-size (0: the full batch)"
+        ) from None
     history.snapshots = _folded(model, history.snapshots, *scaling)
+    diagnosis = _diagnosis(nn, model, Xs, ys, loss, args.seed) if args.diagnostics else None
     _fold_scaling(model, *scaling)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -220,6 +237,8 @@ def _fit_and_report(args, X, y, name, task, hidden, n_out, loss) -> int:
     _print_metrics(history)
     if task == "regression":
         print("(the loss is on the standardised target; R² does not depend on the scale)")
+    if diagnosis is not None:
+        print(diagnosis)
     print_written(written, out)
     return 0
 
@@ -228,6 +247,17 @@ def print_written(written: list[Path], out: Path) -> None:
     print(f"wrote {len(written)} files to {out}{os.sep}:")
     for path in written:
         print(f"  {path}")
+
+
+DIAGNOSED_ROWS = 1000  # diagnose runs them as one batch: a sample of a large data set
+
+
+def _diagnosis(nn, model, Xs, ys, loss, seed):
+    """nn.diagnose of the trained model on (a seeded sample of) the standardised data."""
+    import numpy as np
+
+    rows = np.random.default_rng(seed).permutation(len(Xs))[:DIAGNOSED_ROWS]
+    return nn.diagnose(model, Xs[rows], ys[rows], loss=loss)
 
 
 def _optimizer(nn, args, parameters):
@@ -291,6 +321,11 @@ def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -
     if X.shape[1] == 2 and task == "classification":  # a regression has no boundary
         written.append(out / "decision_boundary.svg")
         save_figure(plot_decision_boundary(model, X, y), written[-1])
+    if history.diagnostics:  # --diagnostics
+        from viz import plot_gradient_flow
+
+        written.append(out / "gradient_flow.svg")
+        save_figure(plot_gradient_flow(history), written[-1])
     written.append(out / "neuron.svg")
     render(_one_neuron_graph(model, X), written[-1])
     written.append(out / "training.html")

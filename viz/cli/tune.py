@@ -93,8 +93,9 @@ def run(args) -> int:
     space = _read_space(args.space)
     X, y, name, task, hidden, n_out, loss = train.prepare(args)
     Xs, ys, scaling = train.standardized(X, y, task)
-    fixed = {"hidden": hidden, "activation": args.activation, "optimizer": args.optimizer,
-             "lr": args.lr, "epochs": args.epochs, "batch_size": args.batch_size or None}
+    fixed = {"hidden": hidden, "activation": args.activation, "norm": args.norm,
+             "optimizer": args.optimizer, "lr": args.lr, "epochs": args.epochs,
+             "batch_size": args.batch_size or None}
     fixed = {key: value for key, value in fixed.items() if key not in space}
     where = "memory" if args.storage is None else safe_url(args.storage)
     workers = f" over {args.workers} workers" if args.workers > 1 else ""
