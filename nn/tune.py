@@ -219,7 +219,7 @@ class _TrialFailed(Exception):
     """The trial could not finish (its reason is in the trial's user attribute "reason")."""
 
 
-def _objective(problem: _Problem, trial) -> float:
+def _objective(problem: _Problem, interrupts: _Interrupts, trial) -> float:
     import optuna
 
     if problem.grid_size and trial.number >= problem.grid_size:
@@ -240,14 +240,17 @@ def _objective(problem: _Problem, trial) -> float:
         return False
 
     try:
-        _, history = _train(problem, S.readable(params), seed, callbacks=(report,))
+        with interrupts.training():
+            _, history = _train(problem, S.readable(params), seed, callbacks=(report,))
+    except KeyboardInterrupt:  # Ctrl-C before fit had started
+        trial.set_user_attr("reason", "interrupted (Ctrl-C)")
+        raise
     except (ArithmeticError, BatchTooSmallError) as error:
         # Diverged (FloatingPointError names epoch, step and lr), or batch norm met a batch
         # of one row (a searched batch_size can leave one): this trial fails, others go on.
         trial.set_user_attr("reason", f"{type(error).__name__}: {error}")
         raise _TrialFailed(str(error)) from None
-    if history.interrupted:
-        _ignore_interrupts()  # until this trial is marked failed; restored by the caller
+    if history.interrupted:  # Optuna marks the trial failed and passes this on
         trial.set_user_attr("reason", "interrupted (Ctrl-C)")
         raise KeyboardInterrupt
     trial.set_user_attr("epochs", history.epochs)
@@ -261,21 +264,57 @@ def _objective(problem: _Problem, trial) -> float:
     return recipe.final_value(history)
 
 
-def _ignore_interrupts() -> None:
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: signals are not ours to change
-        pass
+class _Interrupts:
+    """Ctrl-C while a trial trains stops it at once (fit returns what it has, and the trial
+    is recorded failed, "interrupted"). Anywhere else, Optuna may be writing a trial to the
+    storage: there the interrupt is only noted, and the search stops at the next trial, so
+    no trial is left "running" in a shared study. Used as a context manager, which puts
+    this handler in place of SIGINT's and restores the previous one after."""
+
+    def __init__(self):
+        self.requested = False
+        self._training = False
+        self._previous = None
+
+    def __enter__(self):
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: signals are not ours to handle
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum, frame):
+        self.requested = True
+        if self._training:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def training(self):
+        """The section where Ctrl-C interrupts at once (a trial's fit)."""
+        if self.requested:
+            raise KeyboardInterrupt
+        self._training = True
+        try:
+            yield
+        finally:
+            self._training = False
 
 
-def _run_trials(study, problem: _Problem, claim, on_trial) -> None:
-    """Runs trials while ``claim()`` grants one (and the grid has points left)."""
-    objective = partial(_objective, problem)
+def _run_trials(study, problem: _Problem, claim, on_trial, interrupts: _Interrupts) -> None:
+    """Runs trials while ``claim()`` grants one (and the grid has points left);
+    KeyboardInterrupt once Ctrl-C was pressed."""
+    objective = partial(_objective, problem, interrupts)
     callbacks = [lambda study, frozen: on_trial(frozen)]
-    while claim():
+    while not interrupts.requested and claim():
         if problem.grid_size and len(study.get_trials(deepcopy=False)) >= problem.grid_size:
             break
         study.optimize(objective, n_trials=1, catch=(_TrialFailed,), callbacks=callbacks)
+    if interrupts.requested:
+        raise KeyboardInterrupt
 
 
 # -- Optuna: samplers, storages, studies --------------------------------------------------------
@@ -652,9 +691,8 @@ def _search(optuna, study, problem, budget, workers, storage, name, progress) ->
                         refresh=False)
         bar.update(1)
 
-    handler = signal.getsignal(signal.SIGINT)
     try:
-        with _quiet(optuna):
+        with _quiet(optuna), _Interrupts() as interrupts:
             if workers == 1:
                 left = [budget]
 
@@ -662,20 +700,16 @@ def _search(optuna, study, problem, budget, workers, storage, name, progress) ->
                     left[0] -= 1
                     return left[0] >= 0
 
-                _run_trials(study, problem, claim,
-                            lambda frozen: on_trial(*_summary(frozen)))
+                _run_trials(study, problem, claim, lambda frozen: on_trial(*_summary(frozen)),
+                            interrupts)
             else:
-                _run_workers(problem, budget, workers, storage, name, on_trial)
+                _run_workers(problem, budget, workers, storage, name, on_trial, interrupts)
         return False
     except KeyboardInterrupt:
         return True
     finally:
         if bar is not None:
             bar.close()
-        try:
-            signal.signal(signal.SIGINT, handler)
-        except (ValueError, TypeError):
-            pass
 
 
 def _state(frozen) -> str:
@@ -693,7 +727,9 @@ def _summary(frozen) -> tuple:
 # -- worker processes -------------------------------------------------------------------------
 
 
-def _run_workers(problem, budget, workers, storage, name, on_trial) -> None:
+def _run_workers(problem, budget, workers, storage, name, on_trial, interrupts) -> None:
+    """Runs the trials in ``workers`` spawned processes sharing the budget; this process
+    shows their progress. KeyboardInterrupt once Ctrl-C was pressed and they stopped."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # fork would share the parent's connections
@@ -707,6 +743,9 @@ def _run_workers(problem, budget, workers, storage, name, on_trial) -> None:
     errors, finished = [], set()
     try:
         while len(finished) < workers:
+            if interrupts.requested:
+                _stop(processes)
+                raise KeyboardInterrupt
             try:
                 kind, index, *rest = messages.get(timeout=0.2)
             except queues.Empty:
@@ -722,12 +761,9 @@ def _run_workers(problem, budget, workers, storage, name, on_trial) -> None:
                 errors.append(rest[0])
             elif kind == "done":
                 finished.add(index)
-    except KeyboardInterrupt:
-        _stop(processes)
-        raise
     finally:
         for process in processes:
-            process.join(timeout=30)
+            process.join(timeout=60)
             if process.is_alive():
                 process.terminate()
                 process.join()
@@ -735,9 +771,10 @@ def _run_workers(problem, budget, workers, storage, name, on_trial) -> None:
         raise RuntimeError("a tuning worker failed:\n" + "\n".join(errors))
 
 
-def _stop(processes, wait: float = 5.0) -> None:
+def _stop(processes, wait: float = 10.0) -> None:
     """After Ctrl-C: the workers got it too from a terminal; if they are still at work after
-    ``wait`` seconds (the interrupt came to this process alone), it is passed on to them."""
+    ``wait`` seconds (the interrupt came to this process alone), it is passed on to them
+    (a second one is harmless: each finishes recording its trial first)."""
     if _wait_for(processes, wait):
         return
     for process in processes:
@@ -769,8 +806,10 @@ def _worker(storage, name, problem, left, messages, index) -> None:
                 left.value -= 1
                 return left.value >= 0
 
-        _run_trials(study, problem, claim,
-                    lambda frozen: messages.put(("trial", index, *_summary(frozen))))
+        with _Interrupts() as interrupts:
+            _run_trials(study, problem, claim,
+                        lambda frozen: messages.put(("trial", index, *_summary(frozen))),
+                        interrupts)
     except KeyboardInterrupt:
         pass
     except BaseException:

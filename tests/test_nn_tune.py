@@ -324,3 +324,26 @@ def test_workers_need_picklable_arguments_and_a_storage_they_can_open():
                 **SMALL)
     with pytest.raises(ValueError, match="workers must be a positive int"):
         nn.tune(X, Y, {"lr": [0.1]}, workers=0, **SMALL)
+
+
+def test_ctrl_c_while_a_trial_is_being_recorded_lets_it_finish_then_stops(monkeypatch):
+    import os
+    import sys
+
+    recipe = sys.modules["nn._recipe"]
+    judged = recipe.final_value
+    calls = [0]
+
+    def judge_then_press_ctrl_c(history):  # after fit, before Optuna records the trial
+        calls[0] += 1
+        if calls[0] == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return judged(history)
+
+    monkeypatch.setattr(recipe, "final_value", judge_then_press_ctrl_c)
+    handler = signal.getsignal(signal.SIGINT)
+    result = nn.tune(X, Y, {"lr": [0.01, 0.02, 0.03, 0.04]}, strategy="grid", prune=False,
+                     **SMALL)
+    assert result.interrupted
+    assert [t.state for t in result.trials] == ["complete", "complete"]  # recorded, then stop
+    assert signal.getsignal(signal.SIGINT) is handler
