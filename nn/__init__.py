@@ -11,10 +11,12 @@ Beyond the MLP, with PyTorch's names: ``Sequential`` and its small modules
 ``RNN`` (nn/recurrent.py), and ``to_torch`` / ``from_torch``
 (nn/torch_bridge.py, which imports torch only when called).
 
-``nn.strategies`` (hypothesis) is imported on demand, not here.
+``nn.strategies`` (hypothesis) is imported on demand, not here; so are Optuna
+(by ``nn.tune``) and scikit-learn (by ``nn.MLPClassifier`` / ``nn.MLPRegressor``
+and the bundled data sets).
 """
 
-from . import data
+from . import data, space
 from .containers import (
     Dropout,
     Flatten,
@@ -55,6 +57,17 @@ from .recurrent import RNN
 from .serialize import load, save
 from .torch_bridge import from_torch, to_torch
 from .train import History, evaluate, fit
+from .tune import TuneResult, tune
+
+_SKLEARN = ("MLPClassifier", "MLPRegressor")  # scikit-learn loads on first use
+
+
+def __getattr__(name):
+    if name in _SKLEARN:
+        from . import sklearn
+
+        return getattr(sklearn, name)
+    raise AttributeError(f"module 'nn' has no attribute {name!r}")
 
 __all__ = [
     "ACTIVATIONS",
@@ -77,6 +90,8 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "MaxPool2d",
+    "MLPClassifier",
+    "MLPRegressor",
     "Module",
     "Neuron",
     "Optimizer",
@@ -104,6 +119,9 @@ __all__ = [
     "mse_loss",
     "save",
     "softmax",
+    "space",
     "step_decay",
     "to_torch",
+    "tune",
+    "TuneResult",
 ]

@@ -467,8 +467,8 @@ def _clip(parameters, max_norm: float, epoch: int, step: int, model) -> None:
         ) from None
 
 
-def _progress_bar(epochs: int, enabled: bool, desc: str = "fit"):
-    """A tqdm bar over epochs (a Jupyter widget with ipywidgets installed, else text), or None."""
+def _progress_bar(total: int, enabled: bool, desc: str = "fit", unit: str = "epoch"):
+    """A tqdm bar of ``total`` steps (a Jupyter widget with ipywidgets, else text), or None."""
     if not enabled:
         return None
     try:
@@ -481,7 +481,7 @@ def _progress_bar(epochs: int, enabled: bool, desc: str = "fit"):
         raise ImportError(
             "the progress bar needs tqdm: pip install tqdm (or pass progress=False)"
         ) from None
-    return tqdm(total=epochs, desc=desc, unit="epoch", leave=True)
+    return tqdm(total=total, desc=desc, unit=unit, leave=True)
 
 
 # -- argument checks --------------------------------------------------------------------------

@@ -5,11 +5,14 @@ Profiles: ``dev`` (the default, quick, a fresh random search each run),
 deadline on shared machines, more examples). A test's own ``@settings``
 inherit the profile; in CI, collection stops with the list of any test whose
 settings would undo it (``derandomize=False``, a ``deadline``), since such a
-test could fail at random. Tests marked ``graphviz`` need the Graphviz ``dot`` program and
-``browser`` tests need Chromium; without them they are skipped locally, but in
-CI a missing program fails the run instead.
+test could fail at random. Tests marked ``graphviz`` need the Graphviz ``dot``
+program, ``browser`` tests need Chromium and ``postgres`` tests a PostgreSQL
+server (``pg_ctl``, which Debian keeps in /usr/lib/postgresql/<version>/bin);
+without them they are skipped locally, but in CI a missing program fails the
+run instead.
 """
 
+import glob
 import os
 import shutil
 
@@ -28,7 +31,17 @@ settings.register_profile("dev", deadline=None, max_examples=60)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 IN_CI = bool(os.environ.get("CI"))
-PROGRAMS = {"graphviz": "dot", "browser": "chromium"}
+PROGRAMS = {"graphviz": "dot", "browser": "chromium", "postgres": "pg_ctl"}
+# Where a program lives when it is not on PATH (Debian's PostgreSQL server programs).
+PROGRAM_FOLDERS = {"pg_ctl": "/usr/lib/postgresql/*/bin"}
+
+
+def find_program(program: str) -> str | None:
+    """The path of ``program``: on PATH, else in its known folders (newest version first)."""
+    found = shutil.which(program)
+    for folder in sorted(glob.glob(PROGRAM_FOLDERS.get(program, "")), reverse=True):
+        found = found or shutil.which(program, path=folder)
+    return found
 
 
 def pytest_configure(config):
@@ -66,7 +79,7 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_runtest_setup(item):
     for marker, program in PROGRAMS.items():
-        if item.get_closest_marker(marker) and shutil.which(program) is None:
+        if item.get_closest_marker(marker) and find_program(program) is None:
             message = f"needs the {program!r} program (make test installs it)"
             if IN_CI:
                 pytest.fail(f"{message}; in CI a missing program is a failure")

@@ -27,6 +27,7 @@ _EXPORTS = {
     "plot_feature_maps": "layers",
     "plot_bptt": "layers",
     "bptt_norms": "layers",
+    "compare": "compare",
     "step_through": "stepper",
     "Stepper": "stepper",
     "training_player": "player",

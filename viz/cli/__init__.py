@@ -1,6 +1,7 @@
 """The ``chainrule`` command line: one small entry point, one module per command.
 
     chainrule train --dataset moons --hidden 16,16 --epochs 60 --out out
+    chainrule tune --dataset moons --epochs 60 --space space.json --trials 20 --out tuned
     chainrule graph "tanh(x * w + b)" x=0.5 w=-1.2 b=0.3 -o graph.svg
     chainrule step "tanh(x * w + b)" x=0.5 w=-1.2 b=0.3 -o steps.html
     chainrule explain "a * b + a" a=2 b=-3
@@ -29,7 +30,7 @@ from autograd.expression import ExpressionError
 from ._common import INTERRUPTED, UsageError, version
 
 # The commands, in the order --help lists them.
-COMMAND_MODULES = ("train", "expressions")
+COMMAND_MODULES = ("train", "tune", "expressions")
 
 __all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 

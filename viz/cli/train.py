@@ -81,43 +81,49 @@ def add_parser(commands) -> None:
         "an rnn; for a classification with two inputs decision_boundary.svg and, with "
         "--diagnostics, gradient_flow.svg into --out.",
     )
-    train.add_argument("--dataset", default="moons",
-                       help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
-    train.add_argument("--target", help="the target column of a CSV file (default: the last)")
-    train.add_argument("--samples", type=int,
-                       help="points drawn for a generated data set (default: 200); rows drawn "
-                       "at random from a bundled one (digits, iris, wine, breast_cancer; "
-                       "default: all)")
+    add_training_options(train)
     train.add_argument("--model", choices=MODELS, default="mlp",
                        help="mlp; conv for images (digits, or CSV rows of a square number of "
                        "features): 3x3 convolutions, each with 2x2 max pooling, then a linear "
                        "layer; rnn for sequences (parity, sine_waves: each row a sequence): an "
                        "RNN read at its last step by a linear layer (default: mlp)")
-    train.add_argument("--hidden",
-                       help="mlp: hidden layer sizes, e.g. 16,16, '' for none (default: 16,16); "
-                       "conv: channels of each convolution (default: 8); rnn: the hidden size "
-                       "(default: 16)")
-    train.add_argument("--activation", choices=ACTIVATIONS,
-                       help="of the hidden layers (default: relu; rnn: tanh, or relu)")
-    train.add_argument("--norm", choices=NORMS,
-                       help="normalise each hidden layer before its activation (default: none)")
-    train.add_argument("--loss", choices=LOSSES,
-                       help="default: bce_with_logits, cross_entropy or mse by task")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
-                       help="momentum is SGD with momentum 0.9 (default: adam)")
-    train.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
-    train.add_argument("--epochs", type=int, default=100, help="(default: 100)")
-    train.add_argument("--batch-size", type=int, default=32,
-                       help="mini-batch size; 0 for full batch (default: 32)")
-    train.add_argument("--validation", type=float, default=0.2,
-                       help="fraction held out for validation; 0 for none (default: 0.2)")
-    train.add_argument("--seed", type=int, default=0,
-                       help="for the data, the weights and the shuffling (default: 0)")
-    train.add_argument("--out", default="out", help="output folder (default: out)")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--diagnostics", action="store_true",
                        help="record each layer's training health, write gradient_flow.svg and "
                        "print a diagnosis of the trained network")
+
+
+def add_training_options(command, validation_help: str = "0 for none") -> None:
+    """The data set, model and training options (train's; tune fixes them for every trial)."""
+    command.add_argument("--dataset", default="moons",
+                         help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
+    command.add_argument("--target", help="the target column of a CSV file (default: the last)")
+    command.add_argument("--samples", type=int,
+                         help="points drawn for a generated data set (default: 200); rows drawn "
+                         "at random from a bundled one (digits, iris, wine, breast_cancer; "
+                         "default: all)")
+    command.add_argument("--hidden",
+                         help="mlp: hidden layer sizes, e.g. 16,16, '' for none (default: 16,16); "
+                         "conv: channels of each convolution (default: 8); rnn: the hidden size "
+                         "(default: 16)")
+    command.add_argument("--activation", choices=ACTIVATIONS,
+                         help="of the hidden layers (default: relu; rnn: tanh, or relu)")
+    command.add_argument("--norm", choices=NORMS,
+                         help="normalise each hidden layer before its activation (default: none)")
+    command.add_argument("--loss", choices=LOSSES,
+                         help="default: bce_with_logits, cross_entropy or mse by task")
+    command.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                         help="momentum is SGD with momentum 0.9 (default: adam)")
+    command.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
+    command.add_argument("--epochs", type=int, default=100, help="(default: 100)")
+    command.add_argument("--batch-size", type=int, default=32,
+                         help="mini-batch size; 0 for full batch (default: 32)")
+    command.add_argument("--validation", type=float, default=0.2,
+                         help=f"fraction held out for validation; {validation_help} "
+                         "(default: 0.2)")
+    command.add_argument("--seed", type=int, default=0,
+                         help="for the data, the weights and the shuffling (default: 0)")
+    command.add_argument("--out", default="out", help="output folder (default: out)")
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -207,9 +213,19 @@ def _task(y) -> tuple[str, list]:
 
 
 def run(args) -> int:
+    _check_train_args(args)
+    problem = prepare(args)
+    return _fit_and_report(args, *problem)
+
+
+def prepare(args) -> tuple:
+    """(X, y, name, task, hidden, activation, n_out, loss) from the data set and model options.
+
+    X is in the layout the model takes; y holds class indices 0..k-1 for a
+    classification (labels in sorted order).
+    """
     import numpy as np
 
-    _check_train_args(args)
     hidden = _hidden_sizes(DEFAULT_HIDDEN[args.model] if args.hidden is None else args.hidden)
     activation = _activation(args)
     if args.model != "mlp" and args.norm:
@@ -237,7 +253,7 @@ def run(args) -> int:
                          "use cross_entropy")
     n_out = len(labels) if loss == "cross_entropy" else 1
     _check_data(args, X, y)
-    return _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss)
+    return X, y, name, task, hidden, activation, n_out, loss
 
 
 def _check_data(args, X, y) -> None:
@@ -296,27 +312,39 @@ def _inputs_for(model: str, X, name: str, hidden: list[int]):
     return X
 
 
-def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> int:
+def standardized(X, y, task, model: str = "mlp") -> tuple:
+    """(X scaled, y scaled, scaling) for training; ``scaling`` (x_mean, x_std, y_mean,
+    y_std) is what ``_fold_scaling`` undoes.
+
+    An MLP's inputs, and a regression target, are standardised column by column.
+    """
     import numpy as np
 
     import nn
-    from nn._interrupts import deferred_interrupts
 
     # One scaling for every input of a conv net or an RNN: a filter or an RNN reads
     # every position alike. A conv net's inputs are only divided (zero padding
     # must stay zero); an RNN's are also centred (bits 0/1 become -1/+1).
-    if args.model == "mlp":
+    if model == "mlp":
         Xs, x_mean, x_std = nn.data.standardize(X)
-    elif args.model == "conv":
+    elif model == "conv":
         x_mean, x_std = 0.0, float(np.abs(X).max()) or 1.0
         Xs = X / x_std
     else:
         x_mean, x_std = float(X.mean()), float(X.std()) or 1.0
         Xs = (X - x_mean) / x_std
-    ys, y_mean, y_std = y, 0.0, 1.0
+    y_mean, y_std, ys = 0.0, 1.0, y
     if task == "regression":  # standardize keeps huge targets (±1e300) finite
         scaled, (y_mean,), (y_std,) = nn.data.standardize(y.reshape(-1, 1))
         ys = scaled[:, 0]
+    return Xs, ys, (x_mean, x_std, y_mean, y_std)
+
+
+def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> int:
+    import nn
+    from nn._interrupts import deferred_interrupts
+
+    Xs, ys, scaling = standardized(X, y, task, args.model)
 
     try:
         model, description = _build_model(nn, args, Xs, hidden, activation, n_out, loss)
@@ -345,8 +373,8 @@ def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> 
     diagnosis = _diagnosis(nn, model, Xs, ys, loss, args.seed) if args.diagnostics else None
     with deferred_interrupts():  # never a half-rescaled model
         if history.snapshots:
-            history.snapshots = _folded(model, history.snapshots, x_mean, x_std, y_mean, y_std)
-        _fold_scaling(model, x_mean, x_std, y_mean, y_std)
+            history.snapshots = _folded(model, history.snapshots, *scaling)
+        _fold_scaling(model, *scaling)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = _write_outputs(model, history, X, y, out, task, progress=not args.no_progress)
@@ -355,14 +383,18 @@ def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> 
         print("(the loss is on the standardised target; R² does not depend on the scale)")
     if diagnosis is not None:
         print(diagnosis)
-    print(f"wrote {len(written)} files to {out}{os.sep}:")
-    for path in written:
-        print(f"  {path}")
+    print_written(written, out)
     if history.interrupted:
         epochs = "1 epoch" if history.epochs == 1 else f"{history.epochs} epochs"
         print(f"interrupted after {epochs} (Ctrl-C); the files hold the model as it was then")
         return INTERRUPTED
     return 0
+
+
+def print_written(written: list[Path], out: Path) -> None:
+    print(f"wrote {len(written)} files to {out}{os.sep}:")
+    for path in written:
+        print(f"  {path}")
 
 
 def _build_model(nn, args, X, hidden, activation, n_out, loss):
