@@ -20,7 +20,8 @@ translated into a short postfix program of engine operations, which
 Sub-expressions made only of numbers are folded when parsing, in floats with
 IEEE semantics, so ``9 ** 9 ** 9`` costs one ``math.pow`` and is rejected as
 not finite instead of tying up the machine computing a huge integer; the
-length of the source and its nesting depth are bounded too.
+length of the source (10,000 characters) and its nesting depth (200 levels;
+a flat sum of many terms is one level) are bounded too.
 
 Decisions where the contract is silent: a constant exponent stays a number,
 so ``x ** 2`` is the engine's ``**2`` node, as in micrograd; other numbers
@@ -213,8 +214,11 @@ def parse(source: str) -> Expression:
     except ValueError as error:  # e.g. a null byte, on some Python versions
         raise ExpressionError(f"invalid expression: {error}") from None
     except (RecursionError, MemoryError):
+        # Python's own parser recurses once per operation of a chain, so a sum of
+        # thousands of terms exhausts it as surely as deep nesting does.
         raise ExpressionError(
-            f"the expression is nested too deeply (at most {MAX_DEPTH} levels)"
+            f"the expression is too deep for Python's parser: nested more than {MAX_DEPTH} "
+            "levels, or a chain of thousands of operations (split a long sum into parts)"
         ) from None
     return _translate(text, tree.body)
 
@@ -224,6 +228,9 @@ def _translate(text: str, root: ast.AST) -> Expression:
 
     Iterative post-order walk: each finished node leaves one fragment on
     ``done``, either a float (a folded constant) or a list of instructions.
+    Depth counts nesting as it is written (parentheses, calls, unary signs,
+    right operands), not length: the left operand of ``+ - * /`` stays at
+    its operation's level, so the 1,000 terms of a flat sum are one level.
     """
     variables: dict[str, None] = {}  # insertion-ordered set
     done: list = []
@@ -236,7 +243,10 @@ def _translate(text: str, root: ast.AST) -> Expression:
             children = _check(node)
             todo.append((node, depth, True))
             # pushed in reverse so that they are finished left to right
-            todo.extend((child, depth + 1, False) for child in reversed(children))
+            todo.extend(
+                (child, depth if _chained(node, child) else depth + 1, False)
+                for child in reversed(children)
+            )
             if isinstance(node, ast.Name):
                 variables.setdefault(node.id, None)
             continue
@@ -244,6 +254,11 @@ def _translate(text: str, root: ast.AST) -> Expression:
     (fragment,) = done
     program = [("const", fragment)] if isinstance(fragment, float) else fragment
     return Expression(text, tuple(variables), tuple(program))
+
+
+def _chained(node: ast.AST, child: ast.AST) -> bool:
+    """Whether child is the left operand of a left-associative ``+ - * /``: a chain's link."""
+    return isinstance(node, ast.BinOp) and child is node.left and not isinstance(node.op, ast.Pow)
 
 
 def _check(node: ast.AST) -> list[ast.AST]:

@@ -35,12 +35,16 @@ current: ContextVar[Mode] = ContextVar("chainrule_mode", default=PLAIN)
 
 @contextmanager
 def _switch(**changes: Any) -> Iterator[Mode]:
-    mode = replace(current.get(), **changes)
-    token = current.set(PLAIN if mode == PLAIN else mode)
+    outer = current.get()
+    mode = replace(outer, **changes)
+    # Set inside the try and put back by value: a Ctrl-C landing right after the set
+    # (or while ``with`` takes the result) still restores the outer mode, from the
+    # finally or when the abandoned generator is closed, so no_grad() cannot stick.
     try:
+        current.set(PLAIN if mode == PLAIN else mode)
         yield mode
     finally:
-        current.reset(token)
+        current.set(outer)
 
 
 def no_grad():

@@ -46,7 +46,7 @@ import autograd
 from autograd import Value
 
 from . import _shapes
-from ._checks import positive_int
+from ._checks import check_parameter_count, positive_int
 from .module import Module, _random_source
 
 _dot = autograd.dot
@@ -114,6 +114,8 @@ class Conv2d(Module):
         self.stride = _pair(stride, "Conv2d's stride", 1)
         self.padding = _pair(padding, "Conv2d's padding", 0)
         kh, kw = self.kernel_size
+        check_parameter_count((self.in_channels * kh * kw + 1) * self.out_channels,
+                              f"Conv2d({self.in_channels}, {self.out_channels}, {kh}x{kw})")
         bound = 1.0 / math.sqrt(self.in_channels * kh * kw)  # PyTorch's default init
         rng = _random_source(seed)
         self.weight = [

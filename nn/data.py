@@ -24,13 +24,16 @@ row a sequence of numbers for ``nn.RNN(1, hidden)``.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import numbers
 import os
 
 import numpy as np
 
-from ._checks import positive_int
+from ._checks import MAX_ROWS, non_negative, positive_int, quoted, read_regular_file
+
+MAX_CSV_BYTES = 200_000_000  # a scalar engine trains on thousands of rows, not gigabytes
 
 
 def _generator(seed):
@@ -40,6 +43,8 @@ def _generator(seed):
     if isinstance(seed, (np.random.Generator, np.random.RandomState)):
         return seed
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"seed must be an int >= 0 (numpy's rule), got {seed}")
         return np.random.default_rng(int(seed))
     raise TypeError(
         f"seed must be an int, a numpy Generator/RandomState or None, got {type(seed).__name__}"
@@ -57,6 +62,17 @@ def _shuffled_with_noise(X, y, noise, rng, shuffle: bool):
     return X, y
 
 
+def _rows(n) -> int:
+    return positive_int(n, "n (the number of rows)", most=MAX_ROWS)
+
+
+def _sequences(n, length) -> tuple[int, int]:
+    n, length = _rows(n), positive_int(length, "length")
+    if n * length > MAX_ROWS:
+        raise ValueError(f"n x length must be at most {MAX_ROWS:,} values, got {n:,} x {length:,}")
+    return n, length
+
+
 def xor() -> tuple[np.ndarray, np.ndarray]:
     """The four points of XOR: inputs in {0, 1}^2, label 1 where exactly one input is 1."""
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -65,7 +81,7 @@ def xor() -> tuple[np.ndarray, np.ndarray]:
 
 def moons(n: int = 100, noise: float = 0.1, seed=None, shuffle: bool = True):
     """Two interleaving half circles (labels 0 and 1), as sklearn's make_moons."""
-    n = positive_int(n, "n")
+    n, noise = _rows(n), non_negative(noise, "noise")
     rng = _generator(seed)
     n_out, n_in = n // 2, n - n // 2
     angles_out, angles_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
@@ -81,8 +97,8 @@ def moons(n: int = 100, noise: float = 0.1, seed=None, shuffle: bool = True):
 
 def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed=None, shuffle=True):
     """A circle (label 0) around a smaller one ``factor`` times its radius (label 1)."""
-    n = positive_int(n, "n")
-    if not 0.0 < factor < 1.0:
+    n, noise = _rows(n), non_negative(noise, "noise")
+    if not isinstance(factor, numbers.Real) or not 0.0 < factor < 1.0:
         raise ValueError(f"factor must lie in (0, 1), got {factor!r}")
     rng = _generator(seed)
     n_out, n_in = n // 2, n - n // 2
@@ -100,8 +116,9 @@ def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed=None, s
 
 def blobs(n: int = 100, centers: int = 3, features: int = 2, std: float = 1.0, seed=None):
     """Gaussian blobs around ``centers`` random centres in [-10, 10]^features; label = blob."""
-    n, centers = positive_int(n, "n"), positive_int(centers, "centers")
-    features = positive_int(features, "features")
+    n, centers = _rows(n), positive_int(centers, "centers", most=MAX_ROWS)
+    features = positive_int(features, "features", most=1000)
+    std = non_negative(std, "std")
     rng = _generator(seed)
     middle = rng.uniform(-10.0, 10.0, size=(centers, features))
     sizes = [n // centers + (1 if i < n % centers else 0) for i in range(centers)]
@@ -114,7 +131,8 @@ def blobs(n: int = 100, centers: int = 3, features: int = 2, std: float = 1.0, s
 
 def spiral(n: int = 150, classes: int = 3, noise: float = 0.2, seed=None):
     """``classes`` interleaved spiral arms (CS231n's data set); n points in all."""
-    n, classes = positive_int(n, "n"), positive_int(classes, "classes")
+    n, classes = _rows(n), positive_int(classes, "classes", most=MAX_ROWS)
+    noise = non_negative(noise, "noise")
     rng = _generator(seed)
     X, y = [], []
     for c in range(classes):
@@ -132,7 +150,7 @@ def house_prices(n: int = 100, noise: float = 20.0, seed=None):
     price = 50 + 2.5 * size + 15 * bedrooms + noise. Features have very
     different scales: standardise them (``standardize``) before training.
     """
-    n = positive_int(n, "n")
+    n, noise = _rows(n), non_negative(noise, "noise")
     rng = _generator(seed)
     size = rng.uniform(40.0, 250.0, size=n)
     bedrooms = np.clip(np.round(size / 45.0 + rng.normal(scale=0.7, size=n)), 1, 6)
@@ -141,56 +159,127 @@ def house_prices(n: int = 100, noise: float = 20.0, seed=None):
 
 
 def standardize(X, mean=None, std=None):
-    """(X - mean) / std per column; returns ``(X_scaled, mean, std)`` (reuse them on test data)."""
+    """(X - mean) / std per column; returns ``(X_scaled, mean, std)`` (reuse them on test data).
+
+    Each column is first divided by a power of two near its largest magnitude:
+    that is exact, so the numbers are those of ``(X - mean) / std``, but
+    values near the float limits (±1e300) overflow neither the deviation nor
+    the differences (they would give inf, and then zeros).
+    """
     X = np.asarray(X, dtype=float)
-    mean = X.mean(axis=0) if mean is None else np.asarray(mean, dtype=float)
-    std = X.std(axis=0) if std is None else np.asarray(std, dtype=float)
+    mean = None if mean is None else np.asarray(mean, dtype=float)
+    std = None if std is None else np.asarray(std, dtype=float)
+    largest = np.abs(X).max(axis=0) if len(X) else np.zeros(X.shape[1:])
+    for given in (mean, std):
+        if given is not None:
+            largest = np.maximum(largest, np.abs(given))
+    scale = _power_of_two_below(largest)
+    Z = X / scale
+    mean = Z.mean(axis=0) * scale if mean is None else mean
+    std = Z.std(axis=0) * scale if std is None else std
     std = np.where(std == 0.0, 1.0, std)  # a constant column stays 0, not nan
-    return (X - mean) / std, mean, std
+    return (Z - mean / scale) / (std / scale), mean, std
+
+
+def _power_of_two_below(largest: np.ndarray) -> np.ndarray:
+    """2 ** k <= largest < 2 ** (k + 1) per column (1.0 for zeros and non-finite values)."""
+    _, exponent = np.frexp(largest)
+    scale = np.ldexp(1.0, exponent - 1)
+    return np.where((largest > 0.0) & np.isfinite(largest), scale, 1.0)
 
 
 def load_csv(path, target=None, delimiter: str = ","):
     """Reads a CSV file with a header row; returns (X, y), y the ``target`` column (default: last).
 
-    Every cell must be a number. Errors name the file, row (1 is the header)
-    and column.
+    The file must be UTF-8 text (a BOM is allowed) of at most ``MAX_CSV_BYTES``
+    and every cell a finite number. Errors name the file, the row and the
+    column; rows are counted as the file's lines (1 is the first line, blank
+    lines count). A folder, a device or a FIFO is refused before reading.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no such CSV file: {path}")
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ValueError(f"delimiter must be one character, got {quoted(delimiter)}")
+    rows = _csv_rows(path, read_regular_file(path, "CSV file", MAX_CSV_BYTES), delimiter)
     if not rows:
         raise ValueError(f"{path} is empty: expected a header row and data rows")
-    header = [name.strip() for name in rows[0]]
+    header_line, header = rows[0]
+    header = [name.strip() for name in header]
     if len(rows) < 2:
         raise ValueError(f"{path} has a header but no data rows")
     if target is None:
         column = len(header) - 1
     elif isinstance(target, str):
         if target not in header:
-            raise ValueError(f"{path} has no column {target!r}; columns are {', '.join(header)}")
+            raise ValueError(
+                f"{path} has no column {quoted(target)}; columns are {_names(header)}"
+            )
         column = header.index(target)
     else:
         raise TypeError(f"target must be a column name, got {type(target).__name__}")
     if len(header) < 2:
-        raise ValueError(f"{path} needs at least two columns (features and a target)")
+        raise ValueError(
+            f"{path} needs at least two columns (features and a target); its header (row "
+            f"{header_line}) has one: is the delimiter {delimiter!r} right?"
+        )
     table = np.empty((len(rows) - 1, len(header)))
-    for r, row in enumerate(rows[1:], start=2):
+    for r, (line, row) in enumerate(rows[1:]):
         if len(row) != len(header):
-            raise ValueError(f"{path}, row {r}: {len(row)} cells, but the header has {len(header)}")
+            raise ValueError(
+                f"{path}, row {line}: {len(row)} cells, but the header has {len(header)}"
+            )
         for c, cell in enumerate(row):
             try:
                 number = float(cell)
             except ValueError:
                 raise ValueError(
-                    f"{path}, row {r}, column {header[c]!r}: {cell!r} is not a number"
+                    f"{path}, row {line}, column {quoted(header[c], 40)}: "
+                    f"{quoted(cell, 40)} is not a number"
                 ) from None
             if not math.isfinite(number):
-                raise ValueError(f"{path}, row {r}, column {header[c]!r}: {cell!r} is not finite")
-            table[r - 2, c] = number
+                raise ValueError(
+                    f"{path}, row {line}, column {quoted(header[c], 40)}: "
+                    f"{quoted(cell, 40)} is not finite"
+                )
+            table[r, c] = number
     features = [c for c in range(len(header)) if c != column]
     return table[:, features], table[:, column]
+
+
+def _names(header: list[str], limit: int = 10) -> str:
+    shown = ", ".join(name if len(name) <= 40 else f"{name[:39]}…" for name in header[:limit])
+    return shown + (f" and {len(header) - limit} more" if len(header) > limit else "")
+
+
+def _csv_rows(path: str, raw: bytes, delimiter: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of each non-blank row; ValueError naming the line for bad text."""
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise ValueError(f"{path}, row {line}: a NUL byte: binary data, not a CSV text file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ValueError(
+            f"{path}, row {line}: byte {raw[error.start]:#04x} is not UTF-8 text; "
+            "save the file as UTF-8 (it may be Latin-1 or binary data)"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = []
+    try:
+        for row in reader:
+            if row:
+                # line_num is the line where the row ended (a quoted cell may span lines)
+                rows.append((reader.line_num, row))
+    except csv.Error as error:  # a cell over csv.field_size_limit()
+        reason = str(error)
+        if "field limit" in reason:
+            reason = (
+                f"a cell longer than {csv.field_size_limit():,} characters (is the delimiter "
+                f"{delimiter!r} right?)"
+            )
+        raise ValueError(f"{path}, row {max(reader.line_num, 1)}: not valid CSV: {reason}") \
+            from None
+    return rows
 
 
 def train_test_split(X, y, test_size=0.25, seed=None, shuffle: bool = True):
@@ -281,7 +370,7 @@ def parity(n: int = 1000, length: int = 8, seed=None):
     answer, however far back. There are only 2**length distinct strings, so
     a large n repeats them.
     """
-    n, length = positive_int(n, "n"), positive_int(length, "length")
+    n, length = _sequences(n, length)
     bits = _generator(seed).integers(0, 2, size=(n, length))
     return bits.astype(float), (bits.sum(axis=1) % 2).astype(np.intp)
 
@@ -293,7 +382,7 @@ def sine_waves(n: int = 200, length: int = 20, seed=None):
     ``X[k, t] = sin(f_k * t + phase_k)`` for t < length and
     ``y[k] = sin(f_k * length + phase_k)``. A regression: predict the next value.
     """
-    n, length = positive_int(n, "n"), positive_int(length, "length")
+    n, length = _sequences(n, length)
     rng = _generator(seed)
     frequency = rng.uniform(0.2, 0.6, size=(n, 1))
     phase = rng.uniform(0.0, 2 * np.pi, size=(n, 1))

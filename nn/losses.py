@@ -28,6 +28,8 @@ import numbers
 import autograd
 from autograd import Value
 
+from ._checks import quoted
+
 _LOG_FLOOR = -100.0  # torch.nn.BCELoss clamps log(p) and log(1 - p) here
 
 
@@ -79,7 +81,19 @@ def _check_binary(target: float, loss: str) -> float:
 
 def _clamped_log(p: Value) -> Value:
     log = p.log()
-    return log if log.data >= _LOG_FLOOR else Value(_LOG_FLOOR)
+    # a nan stays nan (as torch.clamp), so a diverged model is not a loss of 100
+    return Value(_LOG_FLOOR) if log.data < _LOG_FLOOR else log
+
+
+def _check_probability(p: Value) -> Value:
+    # As torch.nn.BCELoss, a probability outside [0, 1] is refused (p = 1.5 would give a
+    # negative loss); a nan passes, so that fit reports the divergence that made it.
+    if not 0.0 <= p.data <= 1.0 and not math.isnan(p.data):
+        raise ValueError(
+            f"binary_cross_entropy: probabilities must lie in [0, 1], got {p.data}: for raw "
+            "scores (a linear output layer) use bce_with_logits, or end the model with a sigmoid"
+        )
+    return p
 
 
 def binary_cross_entropy(probabilities, targets) -> Value:
@@ -87,7 +101,7 @@ def binary_cross_entropy(probabilities, targets) -> Value:
     terms = []
     for p, t in _pairs(probabilities, targets, "binary_cross_entropy"):
         t = _check_binary(t, "binary_cross_entropy")
-        p = p if isinstance(p, Value) else Value(p)
+        p = _check_probability(p if isinstance(p, Value) else Value(p))
         terms.append(-(_clamped_log(p) * t + _clamped_log(1.0 - p) * (1.0 - t)))
     return _mean(terms)
 
@@ -142,14 +156,31 @@ def softmax(logits) -> list[Value]:
 def _class_index(target, classes: int) -> int:
     if isinstance(target, Value):
         target = target.data
-    if not isinstance(target, numbers.Real) or float(target) != int(target):
-        raise ValueError(f"cross_entropy: a target must be a class index, got {target!r}")
+    if (
+        not isinstance(target, numbers.Real)
+        or isinstance(target, bool)
+        or not math.isfinite(target)  # int(inf) would raise OverflowError, int(nan) ValueError
+        or float(target) != int(target)
+    ):
+        raise ValueError(
+            f"cross_entropy: a target must be a class index (an int), got {quoted(target, 60)}"
+        )
     index = int(target)
     if not 0 <= index < classes:
         raise ValueError(
             f"cross_entropy: target {index} is outside the {classes} classes 0..{classes - 1}"
         )
     return index
+
+
+def _one_output_batch(logits: list, targets) -> bool:
+    """A batch of single numbers with one target each: the outputs of a one-output model."""
+    if not logits or not _is_scalar(logits[0]) or _is_scalar(targets):
+        return False
+    try:
+        return len(targets) == len(logits)
+    except TypeError:
+        return False
 
 
 def cross_entropy(logits, target_index) -> Value:
@@ -159,6 +190,12 @@ def cross_entropy(logits, target_index) -> Value:
             "cross_entropy needs a list of logits (one per class), got a single number"
         )
     logits = list(logits)
+    if _one_output_batch(logits, target_index):
+        raise ValueError(
+            f"cross_entropy: the model has one output, but cross_entropy needs one logit per "
+            f"class for each sample (got {len(logits)} single numbers and as many targets): "
+            "give the last layer one neuron per class, or for two classes use bce_with_logits"
+        )
     if logits and not _is_scalar(logits[0]):  # a batch
         targets = list(target_index)
         if len(logits) != len(targets):

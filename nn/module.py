@@ -40,7 +40,7 @@ from contextvars import ContextVar
 import autograd
 from autograd import Value
 
-from ._checks import positive_int
+from ._checks import check_parameter_count, few, mlp_parameter_count, positive_int
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 INITS = ("uniform", "xavier", "he")
@@ -250,9 +250,9 @@ class Module:
         if missing or extra:
             parts = []
             if missing:
-                parts.append(f"missing parameters {_few(missing)}")
+                parts.append(f"missing parameters {few(missing)}")
             if extra:
-                parts.append(f"unexpected parameters {_few(extra)}")
+                parts.append(f"unexpected parameters {few(extra)}")
             raise ValueError(f"state does not fit this {type(self).__name__}: {'; '.join(parts)}")
         values = {}
         for name in named:
@@ -292,9 +292,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} cannot be saved to a model file")
 
 
-def _few(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+def _sizes_text(sizes: list[int], limit: int = 8) -> str:
+    """[16, 16, 1], or [1, 1, ... 999,999 sizes] for a list too long to print."""
+    if len(sizes) <= limit:
+        return str(sizes)
+    return f"[{', '.join(map(str, sizes[:3]))}, ... {len(sizes):,} sizes]"
 
 
 class Neuron(Module):
@@ -316,6 +318,7 @@ class Neuron(Module):
         fan_out: int = 1,
     ):
         self.nin = positive_int(nin, "Neuron's nin")
+        check_parameter_count(self.nin + 1, f"Neuron({self.nin})")
         if activation is None:
             activation = "relu" if nonlin else "linear"
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
@@ -375,6 +378,8 @@ class Layer(Module):
     def __init__(self, nin: int, nout: int, norm: str | None = None, **kwargs):
         self.nin = positive_int(nin, "Layer's nin")
         self.nout = positive_int(nout, "Layer's nout")
+        norms = 0 if norm is None else 2 * self.nout
+        check_parameter_count((self.nin + 1) * self.nout + norms, f"Layer({self.nin}, {self.nout})")
         kwargs.setdefault("fan_out", nout)
         rng = _random_source(kwargs.pop("seed", None))
         self.norm = None if norm is None else _make_norm(norm, self.nout)
@@ -493,6 +498,11 @@ class MLP(Module):
         self.nouts = [positive_int(n, "each layer size in nouts") for n in nouts]
         if not self.nouts:
             raise ValueError("nouts must list at least one layer size, such as [1]")
+        sizes = [self.nin] + self.nouts
+        check_parameter_count(
+            mlp_parameter_count(sizes, norm=norm is not None),
+            f"MLP({self.nin}, {_sizes_text(self.nouts)})",
+        )
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
         output_activation = "linear" if output_activation is None else output_activation
         self.output_activation = _check_choice(output_activation, ACTIVATIONS, "output_activation")
@@ -504,7 +514,6 @@ class MLP(Module):
             _check_choice(norm, NORMS, "norm")
         self.norm = norm
         self._rng = _random_source(seed)
-        sizes = [self.nin] + self.nouts
         last = len(self.nouts) - 1
         self.layers = [
             Layer(

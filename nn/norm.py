@@ -45,6 +45,7 @@ import autograd
 from autograd import Value
 
 from ._checks import positive_int
+from ._interrupts import deferred_interrupts
 from .module import NORMS, Module, _as_inputs
 
 
@@ -181,13 +182,25 @@ class BatchNorm(_Norm):
         ]
 
     def _update_running(self, means: list[Value], variances: list[Value], count: int) -> None:
-        """Moves the running statistics towards this batch's (unbiased variance), as torch."""
-        self.num_batches_tracked += 1
-        factor = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
+        """Moves the running statistics towards this batch's (unbiased variance), as torch.
+
+        Computed first, then applied with Ctrl-C held back, so an interrupt never
+        leaves some features updated and others not.
+        """
+        tracked = self.num_batches_tracked + 1
+        factor = 1.0 / tracked if self.momentum is None else self.momentum
         unbias = count / (count - 1)
-        for j, (mean, var) in enumerate(zip(means, variances, strict=True)):
-            self.running_mean[j] = (1.0 - factor) * self.running_mean[j] + factor * mean.data
-            self.running_var[j] = (1.0 - factor) * self.running_var[j] + factor * var.data * unbias
+        running_mean = [
+            (1.0 - factor) * old + factor * mean.data
+            for old, mean in zip(self.running_mean, means, strict=True)
+        ]
+        running_var = [
+            (1.0 - factor) * old + factor * var.data * unbias
+            for old, var in zip(self.running_var, variances, strict=True)
+        ]
+        with deferred_interrupts():
+            self.running_mean, self.running_var = running_mean, running_var
+            self.num_batches_tracked = tracked
 
     # -- buffers: the running statistics --------------------------------------------------
 

@@ -22,15 +22,20 @@ from collections.abc import Callable, Iterable
 
 from autograd import Value
 
-
-def _check_rate(value, what: str) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0.0:
-        raise ValueError(f"{what} must be a non-negative number, got {value!r}")
-    return float(value)
+from ._checks import non_negative, positive_int, quoted
+from ._interrupts import deferred_interrupts
 
 
 class Optimizer:
-    """Base class: holds the parameters, the learning rate, the schedule and the step count."""
+    """Base class: holds the parameters, the learning rate, the schedule and the step count.
+
+    A step is all or nothing. ``step()`` asks ``_updated(lr, t)`` for the
+    new parameter values and the new optimizer state, computed without
+    changing anything, then applies both inside ``deferred_interrupts()``:
+    a Ctrl-C during ``step()`` leaves the parameters and state of the last
+    completed step, or of this one, never a mix. A subclass (a vectorised
+    path included) implements ``_updated`` and inherits the guarantee.
+    """
 
     def __init__(self, params: Iterable[Value], lr: float, schedule: Callable | None = None):
         if hasattr(params, "parameters"):  # a Module passed directly
@@ -41,11 +46,20 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
                 raise TypeError(f"parameter {i} must be a Value, got {type(p).__name__}")
-        self.lr = _check_rate(lr, "lr")
+        self.lr = lr
         if schedule is not None and not callable(schedule):
             raise TypeError(f"schedule must be a callable of the step number, got {schedule!r}")
         self.schedule = schedule
         self.steps = 0  # steps taken so far
+
+    @property
+    def lr(self) -> float:
+        """The learning rate (of the latest step, while a schedule is set); checked when set."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self._lr = non_negative(value, "lr")
 
     def zero_grad(self) -> None:
         """Sets the gradient of every parameter to 0.0."""
@@ -53,13 +67,23 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Updates every parameter from its ``.grad`` (one optimisation step)."""
+        """Updates every parameter from its ``.grad`` (one optimisation step, all or nothing)."""
+        lr = self._lr
         if self.schedule is not None:
-            self.lr = _check_rate(self.schedule(self.steps), f"schedule({self.steps})")
-        self.steps += 1
-        self._update(self.lr)
+            lr = non_negative(self.schedule(self.steps), f"schedule({self.steps})")
+        values, state = self._updated(lr, self.steps + 1)
+        with deferred_interrupts():
+            for p, value in zip(self.params, values, strict=True):
+                p.data = value
+            for name, value in state.items():
+                setattr(self, name, value)
+            self._lr, self.steps = lr, self.steps + 1
 
-    def _update(self, lr: float) -> None:
+    def _updated(self, lr: float, t: int) -> tuple[list[float], dict]:
+        """(new value of each parameter, {state attribute: new value}) for step ``t`` (from 1).
+
+        Must change nothing: ``step`` applies the result atomically.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -85,17 +109,21 @@ class SGD(Optimizer):
         schedule: Callable | None = None,
     ):
         super().__init__(params, lr, schedule)
-        self.momentum = _check_rate(momentum, "momentum")
+        self.momentum = non_negative(momentum, "momentum")
+        # PyTorch takes any number; a dampening outside [0, 1] (or nan) is refused here
+        if not isinstance(dampening, numbers.Real) or not 0.0 <= dampening <= 1.0:
+            raise ValueError(f"dampening must be a number in [0, 1], got {quoted(dampening)}")
         self.dampening = float(dampening)
-        self.weight_decay = _check_rate(weight_decay, "weight_decay")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
         if nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ValueError("nesterov momentum needs momentum > 0 and dampening 0 (as PyTorch)")
         self.nesterov = bool(nesterov)
         self.buffers: list[float | None] = [None] * len(self.params)
 
-    def _update(self, lr: float) -> None:
+    def _updated(self, lr: float, t: int) -> tuple[list[float], dict]:
         momentum, decay, nesterov = self.momentum, self.weight_decay, self.nesterov
-        buffers = self.buffers
+        buffers = list(self.buffers) if momentum else self.buffers
+        values = []
         for i, p in enumerate(self.params):
             g = p.grad
             if decay:
@@ -105,7 +133,8 @@ class SGD(Optimizer):
                 buf = g if buf is None else buf * momentum + (1.0 - self.dampening) * g
                 buffers[i] = buf
                 g = g + momentum * buf if nesterov else buf
-            p.data -= lr * g
+            values.append(p.data - lr * g)
+        return values, {"buffers": buffers} if momentum else {}
 
 
 def _lerp(start: float, end: float, weight: float) -> float:
@@ -139,28 +168,30 @@ class Adam(Optimizer):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"{name} must lie in [0, 1), got {beta!r}")
         self.betas = (float(beta1), float(beta2))
-        self.eps = _check_rate(eps, "eps")
-        self.weight_decay = _check_rate(weight_decay, "weight_decay")
+        self.eps = non_negative(eps, "eps")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
         self.exp_avg = [0.0] * len(self.params)
         self.exp_avg_sq = [0.0] * len(self.params)
 
-    def _update(self, lr: float) -> None:
+    def _updated(self, lr: float, t: int) -> tuple[list[float], dict]:
         beta1, beta2 = self.betas
-        decay, eps, t = self.weight_decay, self.eps, self.steps
+        decay, eps = self.weight_decay, self.eps
         step_size = lr / (1.0 - beta1**t)
         bias_correction2_sqrt = math.sqrt(1.0 - beta2**t)
-        exp_avg, exp_avg_sq = self.exp_avg, self.exp_avg_sq
+        exp_avg, exp_avg_sq = list(self.exp_avg), list(self.exp_avg_sq)
+        values = []
         for i, p in enumerate(self.params):
-            g = p.grad
+            g, data = p.grad, p.data
             if decay:
                 if self._decoupled:  # AdamW: shrink the weight itself
-                    p.data *= 1.0 - lr * decay
+                    data *= 1.0 - lr * decay
                 else:  # Adam: L2 through the gradient
-                    g = g + decay * p.data
+                    g = g + decay * data
             exp_avg[i] = m = _lerp(exp_avg[i], g, 1.0 - beta1)
             exp_avg_sq[i] = v = exp_avg_sq[i] * beta2 + (1.0 - beta2) * g * g
             denom = math.sqrt(v) / bias_correction2_sqrt + eps
-            p.data += -step_size * (m / denom)
+            values.append(data + -step_size * (m / denom))
+        return values, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
 
 
 class AdamW(Adam):
@@ -176,21 +207,36 @@ OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 # -- schedules: callables of the step number returning the learning rate ---------------------
 
 
+def _decay_factor(gamma) -> float:
+    # PyTorch takes any gamma; above 1 the rate grows until gamma ** k overflows, so here
+    # a decay decays.
+    if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not 0.0 <= gamma <= 1.0:
+        raise ValueError(f"gamma must be a number in [0, 1], got {quoted(gamma)}")
+    return float(gamma)
+
+
 def linear_decay(start: float, end: float, steps: int) -> Callable[[int], float]:
     """From ``start`` at step 0 linearly to ``end`` at step ``steps``, then ``end``."""
+    start, end = non_negative(start, "start"), non_negative(end, "end")
+    steps = positive_int(steps, "linear_decay's steps")
     return lambda k: start + (end - start) * min(k, steps) / steps
 
 
 def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Callable[[int], float]:
     """``lr * gamma ** (k // step_size)``, as torch's StepLR."""
+    lr, gamma = non_negative(lr, "lr"), _decay_factor(gamma)
+    step_size = positive_int(step_size, "step_decay's step_size")
     return lambda k: lr * gamma ** (k // step_size)
 
 
 def exponential_decay(lr: float, gamma: float) -> Callable[[int], float]:
     """``lr * gamma ** k``, as torch's ExponentialLR."""
+    lr, gamma = non_negative(lr, "lr"), _decay_factor(gamma)
     return lambda k: lr * gamma**k
 
 
 def cosine_decay(lr: float, steps: int, min_lr: float = 0.0) -> Callable[[int], float]:
     """Half a cosine from ``lr`` to ``min_lr`` over ``steps``, then ``min_lr``."""
+    lr, min_lr = non_negative(lr, "lr"), non_negative(min_lr, "min_lr")
+    steps = positive_int(steps, "cosine_decay's steps")
     return lambda k: min_lr + (lr - min_lr) * (1.0 + math.cos(math.pi * min(k, steps) / steps)) / 2

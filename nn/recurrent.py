@@ -41,7 +41,7 @@ import autograd
 from autograd import Value
 
 from . import _shapes
-from ._checks import positive_int
+from ._checks import check_parameter_count, positive_int
 from .module import Module, _random_source
 
 NONLINEARITIES = ("tanh", "relu")
@@ -56,6 +56,8 @@ class RNN(Module):
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", seed=None):
         self.input_size = positive_int(input_size, "RNN's input_size")
         self.hidden_size = positive_int(hidden_size, "RNN's hidden_size")
+        check_parameter_count((self.input_size + self.hidden_size + 2) * self.hidden_size,
+                              f"RNN({self.input_size}, {self.hidden_size})")
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"unknown nonlinearity {nonlinearity!r}: expected one of "
                              f"{', '.join(NONLINEARITIES)}")

@@ -32,6 +32,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ._checks import MAX_PARAMETERS, few, mlp_parameter_count, quoted, read_regular_file
 from .containers import Dropout, Flatten, LastStep, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
 from .conv import Conv2d, MaxPool2d
 from .module import ACTIVATIONS, MLP, NORMS, Layer, Module, Neuron
@@ -43,7 +44,8 @@ VERSION = 2  # version 2 adds Sequential, its layers and RNN; version-1 files re
 READABLE_VERSIONS = (1, 2)
 MAX_BYTES = 200_000_000  # far above any scalar-engine model; refuses to read a disk image
 MAX_UNITS = 1_000_000  # layer sizes beyond this cannot be meant for a scalar engine
-MAX_PARAMETERS = 1_000_000  # the most parameters a model file may hold, whatever its kind
+MAX_DIGITS = 400  # an integer literal this long is already far beyond any float
+# MAX_PARAMETERS (1,000,000, from nn._checks): the most a model file may hold, whatever its kind
 _PICKLE_MAGIC = (b"\x80", b"(dp", b"(lp", b"ccopy_reg", b"c__builtin__")
 
 
@@ -72,22 +74,32 @@ def dumps(model: Module) -> str:
 
 
 def save(model: Module, path) -> None:
-    """Writes the model to ``path`` as JSON."""
+    """Writes the model to ``path`` as JSON.
+
+    The text goes to a temporary file beside ``path`` that then replaces it,
+    so an interrupted save leaves the old file or the new one, never half a file.
+    """
     text = dumps(model)
-    with open(os.fspath(path), "w", encoding="utf-8") as handle:
-        handle.write(text)
+    path = os.fspath(path)
+    partial = f"{path}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def load(path) -> Module:
-    """Reads a model file written by ``save``; ValueError with the reason if it is not valid."""
+    """Reads a model file written by ``save``; ValueError with the reason if it is not valid.
+
+    Only a regular file of at most ``MAX_BYTES`` is read: a folder, a device
+    such as ``/dev/zero``, a FIFO or a larger file is refused before reading
+    (a missing file is a FileNotFoundError).
+    """
     path = os.fspath(path)
-    size = os.path.getsize(path)
-    if size > MAX_BYTES:
-        raise ValueError(
-            f"{path} is {size} bytes, too large for a model file (at most {MAX_BYTES})"
-        )
-    with open(path, "rb") as handle:
-        raw = handle.read()
+    raw = read_regular_file(path, "model file", MAX_BYTES)
     try:
         return loads(raw)
     except ValueError as error:
@@ -96,7 +108,10 @@ def load(path) -> Module:
 
 def loads(text) -> Module:
     """The model described by a model file's text (str or bytes)."""
-    if isinstance(text, bytes):
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise TypeError(f"expected a model file's text (str or bytes), got {type(text).__name__}")
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text)
         if text.lstrip()[:1] != b"{" and text.startswith(_PICKLE_MAGIC):
             raise ValueError(
                 "this is a pickle, not a chainrule model file; pickles are never loaded"
@@ -113,7 +128,10 @@ def loads(text) -> Module:
 def _parse(text: str) -> dict:
     try:
         content = json.loads(
-            text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicates
+            text,
+            parse_constant=_refuse_constant,
+            parse_int=_integer,
+            object_pairs_hook=_refuse_duplicates,
         )
     except RecursionError:
         raise ValueError("not a model file: JSON nested too deeply") from None
@@ -131,12 +149,26 @@ def _refuse_constant(name: str):
     raise ValueError(f"not a model file: {name} is not a valid number")
 
 
+def _integer(digits: str) -> int:
+    # Python refuses to convert integers of more than 4,300 digits (and a
+    # parameter of 400 digits is no float anyway): say so before trying.
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(
+            f"not a model file: an integer of {len(digits.lstrip('-')):,} digits "
+            f"(numbers must be finite floats, at most {MAX_DIGITS} digits)"
+        )
+    return int(digits)
+
+
 def _refuse_duplicates(pairs):
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        repeated = sorted({key for key in keys if keys.count(key) > 1})
-        raise ValueError(f"not a model file: repeated key {repeated[0]!r}")
-    return dict(pairs)
+    content = dict(pairs)
+    if len(content) != len(pairs):  # one pass finds the first repeated key
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"not a model file: repeated key {quoted(key)}")
+            seen.add(key)
+    return content
 
 
 def from_dict(content: dict) -> Module:
@@ -152,14 +184,17 @@ def from_dict(content: dict) -> Module:
     missing, extra = expected - content.keys(), content.keys() - expected
     if missing or extra:
         raise ValueError(
-            f"not a model file: missing fields {sorted(missing)}, unexpected fields {sorted(extra)}"
+            f"not a model file: missing fields {sorted(missing)}, "
+            f"unexpected fields [{few(sorted(extra, key=str))}]"
         )
     if content["format"] != FORMAT:
-        raise ValueError(f"not a model file: format is {content['format']!r}, expected {FORMAT!r}")
+        raise ValueError(
+            f"not a model file: format is {quoted(content['format'])}, expected {FORMAT!r}"
+        )
     version = content["version"]
     if type(version) is not int or version not in READABLE_VERSIONS:
         raise ValueError(
-            f"unsupported model file version {version!r:.60} (this chainrule reads "
+            f"unsupported model file version {quoted(version, 60)} (this chainrule reads "
             f"{' and '.join(map(str, READABLE_VERSIONS))})"
         )
     architecture = content["architecture"]
@@ -177,15 +212,22 @@ def from_dict(content: dict) -> Module:
         )
     _check_names(architecture["type"], list(kind.names(architecture)), parameters)
     for name, value in parameters.items():
-        if (
-            not isinstance(value, numbers.Real)
-            or isinstance(value, bool)
-            or not math.isfinite(value)
-        ):
-            raise ValueError(f"parameter {name!r} must be a finite number, got {value!r:.60}")
+        if not _finite_number(value):
+            raise ValueError(
+                f"parameter {quoted(name)} must be a finite number, got {quoted(value, 60)}"
+            )
     model = kind.build(architecture)
     model.load_state_dict(parameters)
     return model
+
+
+def _finite_number(value) -> bool:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        return False
 
 
 def _check_names(type_name: str, names: list[str], parameters: dict) -> None:
@@ -197,9 +239,9 @@ def _check_names(type_name: str, names: list[str], parameters: dict) -> None:
     extra = [name for name in parameters if name not in wanted]
     parts = []
     if missing:
-        parts.append(f"missing parameters {_few(missing)}")
+        parts.append(f"missing parameters {few(missing)}")
     if extra:
-        parts.append(f"unexpected parameters {_few(extra)}")
+        parts.append(f"unexpected parameters {few(extra)}")
     raise ValueError(f"the parameters do not fit this {type_name}: {'; '.join(parts)}")
 
 
@@ -247,7 +289,8 @@ def kind_of(architecture) -> Kind:
     type_name = architecture.get("type")
     if not isinstance(type_name, str) or type_name not in KINDS:
         raise ValueError(
-            f"unknown architecture type {type_name!r:.60}: expected one of {', '.join(KINDS)}"
+            f"unknown architecture type {quoted(type_name, 60)}: "
+            f"expected one of {', '.join(KINDS)}"
         )
     kind = KINDS[type_name]
     fields = set(architecture)
@@ -255,20 +298,15 @@ def kind_of(architecture) -> Kind:
         raise ValueError(
             f"{type_name} architecture: missing fields "
             f"{sorted(kind.fields - kind.optional - fields)}, "
-            f"unexpected fields {_few(sorted(fields - kind.fields))}"
+            f"unexpected fields {few(sorted(fields - kind.fields))}"
         )
     return kind
-
-
-def _few(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(repr(n)[:80] for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _units(value, what: str) -> int:
     if type(value) is not int or not 1 <= value <= MAX_UNITS:
         raise ValueError(
-            f"architecture: {what} must be an int from 1 to {MAX_UNITS}, got {value!r:.60}"
+            f"architecture: {what} must be an int from 1 to {MAX_UNITS}, got {quoted(value, 60)}"
         )
     return value
 
@@ -276,7 +314,7 @@ def _units(value, what: str) -> int:
 def _activation(value) -> str:
     if value not in ACTIVATIONS:
         raise ValueError(
-            f"architecture: unknown activation {value!r:.60}: "
+            f"architecture: unknown activation {quoted(value, 60)}: "
             f"expected one of {', '.join(ACTIVATIONS)}"
         )
     return value
@@ -284,7 +322,9 @@ def _activation(value) -> str:
 
 def _dropout(value) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
-        raise ValueError(f"architecture: 'dropout' must be a number in [0, 1), got {value!r:.60}")
+        raise ValueError(
+            f"architecture: 'dropout' must be a number in [0, 1), got {quoted(value, 60)}"
+        )
     return float(value)
 
 
@@ -338,7 +378,7 @@ def _mlp_sizes(arch) -> list[int]:
     nouts = arch["nouts"]
     if not isinstance(nouts, list) or not nouts or len(nouts) > MAX_UNITS:
         raise ValueError(
-            f"MLP architecture: 'nouts' must be a non-empty list of sizes, got {nouts!r:.60}"
+            f"MLP architecture: 'nouts' must be a non-empty list of sizes, got {quoted(nouts, 60)}"
         )
     return [_units(arch["nin"], "nin")] + [_units(n, "each size in nouts") for n in nouts]
 
@@ -348,8 +388,7 @@ def _mlp_count(arch) -> int:
     _activation(arch["activation"])
     _activation(arch["output_activation"])
     _dropout(arch["dropout"])
-    norms = 0 if _norm_kind(arch.get("norm")) is None else 2 * sum(sizes[1:-1])
-    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False)) + norms
+    return mlp_parameter_count(sizes, norm=_norm_kind(arch.get("norm")) is not None)
 
 
 def _mlp_layers(arch) -> list[dict]:

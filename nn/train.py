@@ -31,7 +31,15 @@ Decisions where the spec is silent, documented here:
 * Callbacks are called after each epoch as ``callback(epoch, history)``
   (epoch counts from 1); a callback returning True stops training.
 * Ctrl-C returns the History so far (``history.interrupted`` is True); the
-  model keeps the parameters of the last completed step.
+  model keeps the parameters of the last completed step. Optimizer steps and
+  History epochs are applied whole with Ctrl-C held back
+  (``nn._interrupts.deferred_interrupts``), and so is fit's tidying up, so
+  the columns always have equal lengths.
+* X, y and the validation arrays are checked before training: a nan or inf,
+  text, None or a ragged row is a ValueError naming the array, the row and
+  the column (``nn._checks.numeric_array``), not a divergence blamed on the
+  learning rate. ``loss="bce"`` on a model whose output layer is known not
+  to be a sigmoid is refused with a pointer to ``bce_with_logits``.
 * A nan or inf loss raises ``FloatingPointError`` naming epoch and step; the
   step that produced it is not applied. The message also names where it
   started (``nn.monitor.divergence_report``): the first layer, in backward
@@ -68,7 +76,8 @@ import autograd
 from autograd import Value
 
 from . import losses as L
-from ._checks import positive_int
+from ._checks import non_negative, numeric_array, positive_int, validation_rows
+from ._interrupts import deferred_interrupts
 from .data import _generator
 from .monitor import Monitor, checked_max_norm, clip_grad_norm, divergence_report
 from .optim import OPTIMIZERS, Optimizer
@@ -105,10 +114,13 @@ class History:
         """Adds one epoch: ``record`` maps column names (loss, metric, ...) to numbers.
 
         Every column grows here at once, after the whole record was computed,
-        so an interrupt cannot leave columns of different lengths.
+        with Ctrl-C held back (``deferred_interrupts``), so an interrupt cannot
+        leave columns of different lengths.
         """
-        for name, value in record.items():
-            getattr(self, name).append(value)
+        columns = [getattr(self, name) for name in record]
+        with deferred_interrupts():
+            for column, value in zip(columns, record.values(), strict=True):
+                column.append(value)
 
     def as_dict(self) -> dict:
         """The per-epoch columns for a CSV: epoch, loss, metric, val_loss, val_metric, seconds."""
@@ -260,8 +272,10 @@ def fit(
     after each epoch).
     """
     loss_name, loss_fn = _loss(loss)
+    _check_output_for(loss_name, model)
     optimizer = _optimizer(optimizer, model, lr)
     epochs = positive_int(epochs, "epochs")
+    l1, l2 = non_negative(l1, "l1"), non_negative(l2, "l2")
     X, y = _arrays(X, y, "X", "y")
     rng = _generator(seed)
     if not isinstance(snapshots, bool):
@@ -337,9 +351,9 @@ def fit(
             if monitor is not None:
                 record["diagnostics"] = monitor.epoch_record()
             record["seconds"] = time.perf_counter() - started
+            if snapshots:  # in the record, so that it grows with the other columns
+                record["snapshots"] = model.state_dict()
             history.append(record)
-            if snapshots:
-                history.snapshots.append(model.state_dict())
             if bar is not None:
                 bar.set_postfix(_latest(history), refresh=False)
                 bar.update(1)
@@ -357,14 +371,18 @@ def fit(
                 break
     except KeyboardInterrupt:
         history.interrupted = True
-        optimizer.zero_grad()
     finally:
-        if bar is not None:
-            bar.close()
-        if hasattr(model, "train"):
-            model.train(was_training)
-    if best is not None and not history.interrupted:
-        model.load_state_dict(best)
+        # Tidying up is not interrupted: a Ctrl-C landing here is noted, as one in
+        # the last epoch would have been.
+        with deferred_interrupts(on_interrupt=lambda: setattr(history, "interrupted", True)):
+            if history.interrupted:
+                optimizer.zero_grad()
+            if bar is not None:
+                bar.close()
+            if hasattr(model, "train"):
+                model.train(was_training)
+            if best is not None and not history.interrupted:
+                model.load_state_dict(best)
     return history
 
 
@@ -374,6 +392,7 @@ def evaluate(model, X, y, loss="mse", metric=None) -> dict[str, float]:
     ``loss`` and ``metric`` are read as by ``fit`` (the metric follows the loss by default).
     """
     loss_name, loss_fn = _loss(loss)
+    _check_output_for(loss_name, model)
     metric_name, metric_fn = _metric(metric, loss_name)
     X, y = _arrays(X, y, "X", "y")
     if loss_name == "hinge":
@@ -497,10 +516,25 @@ def _metric(metric, loss_name: str):
     raise ValueError(f"unknown metric {metric!r}: expected 'accuracy', 'r2', a callable or None")
 
 
+def _check_output_for(loss_name: str, model) -> None:
+    """bce needs probabilities: refuse a model whose output layer is known not to give them."""
+    if loss_name != "bce":
+        return
+    activation = getattr(model, "output_activation", None)  # MLP
+    if activation is None and isinstance(getattr(model, "activation", None), str):
+        activation = model.activation  # Neuron, Layer
+    if activation is not None and activation != "sigmoid":
+        raise ValueError(
+            f"loss='bce' takes probabilities in [0, 1], but the model's output is "
+            f"{activation}: use loss='bce_with_logits' (the same loss from raw scores, and "
+            "stable), or give the model output_activation='sigmoid'"
+        )
+
+
 def _optimizer(optimizer, model, lr) -> Optimizer:
     if isinstance(optimizer, Optimizer):
         if lr is not None:
-            optimizer.lr = lr
+            optimizer.lr = lr  # checked by the optimizer, as at construction
         return optimizer
     if optimizer not in OPTIMIZERS:
         raise ValueError(
@@ -513,7 +547,8 @@ def _optimizer(optimizer, model, lr) -> Optimizer:
 
 
 def _arrays(X, y, x_name: str, y_name: str):
-    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    """X as floats and y as numbers, every entry finite; ValueError naming array, row, column."""
+    X, y = numeric_array(X, x_name).astype(float, copy=False), numeric_array(y, y_name)
     if X.ndim == 1:
         X = X.reshape(-1, 1)  # one feature per row
     if X.ndim < 2:
@@ -529,11 +564,7 @@ def _arrays(X, y, x_name: str, y_name: str):
 
 
 def _hold_out(X, y, fraction: float, rng):
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"a validation fraction must lie in (0, 1), got {fraction!r}")
-    n_val = max(1, round(fraction * len(X)))
-    if n_val >= len(X):
-        raise ValueError(f"validation={fraction} leaves no rows to train on ({len(X)} rows)")
+    n_val = validation_rows(len(X), fraction)
     order = rng.permutation(len(X))
     train, held = order[n_val:], order[:n_val]
     return X[train], y[train], X[held], y[held]

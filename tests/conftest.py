@@ -1,12 +1,15 @@
 """Shared test set-up: hypothesis profiles and the markers for external programs.
 
-Profiles: ``dev`` (the default, quick), ``ci`` (chosen when CI is set:
-derandomized so a run cannot flake, no deadline on shared machines, more
-examples). Tests marked ``graphviz`` need the Graphviz ``dot`` program,
-``browser`` tests need Chromium and ``postgres`` tests a PostgreSQL server
-(``pg_ctl``, which Debian keeps in /usr/lib/postgresql/<version>/bin); without
-them they are skipped locally, but in CI a missing program fails the run
-instead.
+Profiles: ``dev`` (the default, quick, a fresh random search each run),
+``ci`` (chosen when CI is set: derandomized so a run cannot flake, no
+deadline on shared machines, more examples). A test's own ``@settings``
+inherit the profile; in CI, collection stops with the list of any test whose
+settings would undo it (``derandomize=False``, a ``deadline``), since such a
+test could fail at random. Tests marked ``graphviz`` need the Graphviz ``dot``
+program, ``browser`` tests need Chromium and ``postgres`` tests a PostgreSQL
+server (``pg_ctl``, which Debian keeps in /usr/lib/postgresql/<version>/bin);
+without them they are skipped locally, but in CI a missing program fails the
+run instead.
 """
 
 import glob
@@ -45,6 +48,33 @@ def pytest_configure(config):
     # Registered here rather than in pyproject.toml, whose only mention of the
     # oracle stays its exact pin.
     config.addinivalue_line("markers", "torch: compares with PyTorch (float64) as an oracle")
+
+
+def unreproducible(function) -> str | None:
+    """Why a hypothesis test could fail at random in CI, or None (also for non-hypothesis tests)."""
+    chosen = getattr(function, "_hypothesis_internal_use_settings", None)
+    if chosen is None:
+        return None
+    if not chosen.derandomize:
+        return "its settings turn derandomize off"
+    if chosen.deadline is not None:
+        return f"its settings set a deadline ({chosen.deadline}): a timing assertion"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    if not IN_CI:
+        return
+    problems = [
+        f"{item.nodeid}: {why}"
+        for item in items
+        if (why := unreproducible(getattr(item, "obj", None))) is not None
+    ]
+    if problems:
+        raise pytest.UsageError(
+            "hypothesis tests that CI could not reproduce (keep the ci profile's "
+            "derandomize=True and deadline=None):\n  " + "\n  ".join(problems)
+        )
 
 
 def pytest_runtest_setup(item):

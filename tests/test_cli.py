@@ -106,7 +106,7 @@ HOSTILE = {
     "2 ** 100000 + x": "must be finite",
     "x ** (10 ** 10 ** 10)": "must be finite",
     "x +": "invalid syntax",
-    "x" + " + x" * 300: "nested",
+    "+" * 300 + "x": "nested more than 200 levels",
 }
 
 

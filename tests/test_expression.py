@@ -201,20 +201,37 @@ def test_source_length_is_limited():
 
 @pytest.mark.parametrize(
     "source",
-    ["x" + " + x" * (MAX_DEPTH + 5), "exp(" * 250 + "x" + ")" * 250,
-     "-" * (MAX_DEPTH + 5) + "x", "x" + "+x" * 4000, "-" * 5000 + "x"],
+    ["exp(" * 250 + "x" + ")" * 250, "-" * (MAX_DEPTH + 5) + "x", "-" * 5000 + "x",
+     "x" + " ** x" * (MAX_DEPTH + 5), "x * exp(" * 150 + "x" + ")" * 150 + " + 1"],
 )
 def test_deep_nesting_is_refused(source):
     with pytest.raises(ExpressionError, match="nested"):
         parse(source)
 
 
-def test_long_but_shallow_sum_within_the_depth_limit_evaluates():
-    source = " + ".join(f"x{i}" for i in range(MAX_DEPTH - 1))
+@pytest.mark.parametrize("terms", [MAX_DEPTH + 1, 1000])
+def test_a_long_flat_sum_is_one_level_deep_and_evaluates(terms):
+    source = " + ".join(f"x{i}" for i in range(terms))
     expr = parse(source)
-    assert len(expr.variables) == MAX_DEPTH - 1
-    env = values(**{f"x{i}": float(i) for i in range(MAX_DEPTH - 1)})
-    assert expr.evaluate(env).data == sum(range(MAX_DEPTH - 1))
+    assert len(expr.variables) == terms
+    env = values(**{f"x{i}": float(i) for i in range(terms)})
+    assert expr.evaluate(env).data == sum(range(terms))
+
+
+def test_a_long_chain_of_products_and_differences_is_not_depth():
+    source = "x" + " * y / y - z" * (MAX_DEPTH + 50)
+    expr = parse(source)
+    assert expr.evaluate(values(x=2.0, y=3.0, z=0.0)).data == pytest.approx(2.0)
+
+
+def test_a_chain_too_long_for_pythons_parser_says_so_rather_than_nested_levels():
+    source = "x" + "+x" * 4000  # Python's parser recurses once per + (3.11 gives up)
+    try:
+        expr = parse(source)
+    except ExpressionError as error:
+        assert "chain of thousands of operations" in str(error)
+    else:
+        assert expr.evaluate(values(x=1.0)).data == 4001.0
 
 
 def test_every_drawn_strategy_expression_parses_back_to_the_same_value_and_gradients():

@@ -345,10 +345,19 @@ def test_dead_relu_units_are_found():
 
 def test_a_nan_loss_is_an_exploding_finding_without_gradients():
     X, y = moons(10)
-    X[3, 0] = np.inf
-    diagnosis = diagnose(MLP(2, [4, 1], seed=0), X, y, loss="mse")
+    model = MLP(2, [4, 1], seed=0)
+    # a model that diverged (an inf in X is bad data, and named as such: see below)
+    model.layers[0].neurons[0].w[0].data = np.nan
+    diagnosis = diagnose(model, X, y, loss="mse")
     assert diagnosis.findings[0].kind == "exploding" and "the loss is nan" in str(diagnosis)
     assert all(s["grad_norm"] is None for s in diagnosis.layers.values())
+
+
+def test_diagnose_names_bad_data_instead_of_diagnosing_it():
+    X, y = moons(10)
+    X[3, 0] = np.inf
+    with pytest.raises(ValueError, match=r"X\[3, 0\] \(row 3, column 0\) is inf"):
+        diagnose(MLP(2, [4, 1], seed=0), X, y, loss="mse")
 
 
 def test_diagnose_leaves_the_model_as_it_was():

@@ -63,6 +63,9 @@ def prefix_ids(svg: str, prefix: str) -> str:
 def script_json(payload) -> str:
     """payload as a JavaScript literal that cannot end or comment out the <script> around it."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # A lone surrogate in a label cannot be written as UTF-8: its JSON escape (\ud800)
+    # gives JavaScript the very same string.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
 
 

@@ -85,7 +85,38 @@ def fmt(x: float, precision: int = 4) -> str:
     return f"{x:.{precision}f}"
 
 
+MAX_PRECISION = 17  # decimals: 17 significant digits already tell every float64 apart
+
+
+def check_precision(precision) -> int:
+    """precision if it is an int from 0 to MAX_PRECISION (not a bool); else ValueError."""
+    if isinstance(precision, bool) or not isinstance(precision, int) or not (
+        0 <= precision <= MAX_PRECISION
+    ):
+        raise ValueError(
+            f"precision must be an int from 0 to {MAX_PRECISION} (decimals shown), "
+            f"got {precision!r:.40}"
+        )
+    return precision
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _text(text) -> str:
+    r"""str(text) as one line that encodes as UTF-8.
+
+    Control characters become spaces; a lone surrogate (``'\ud800'``, which
+    no UTF-8 file can hold) is shown as its escape ``\ud800``.
+    """
+    text = _CONTROL.sub(" ", str(text))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 _RECORD_SPECIAL = re.compile(r"([{}|<>])")
 
 
@@ -95,9 +126,10 @@ def plain_text(text) -> str:
     Backslashes are doubled (so ``\n`` or ``\N`` in a user label stays text)
     and ``&`` becomes ``&amp;`` (Graphviz decodes entities such as ``&lt;`` in
     every label); the graphviz package then escapes the double quotes.
-    Control characters (newlines, tabs) become spaces: a label is one line.
+    Control characters (newlines, tabs) become spaces: a label is one line;
+    a lone surrogate shows as its escape (``\ud800``).
     """
-    return _CONTROL.sub(" ", str(text)).replace("\\", "\\\\").replace("&", "&amp;")
+    return _text(text).replace("\\", "\\\\").replace("&", "&amp;")
 
 
 def record_text(text) -> str:
@@ -114,7 +146,7 @@ def record_text(text) -> str:
 def html_text(text) -> str:
     """text made safe inside a Graphviz HTML-like label."""
     return (
-        _CONTROL.sub(" ", str(text))
+        _text(text)
         .replace("&", "&amp;")
         .replace("<", "&lt;")
         .replace(">", "&gt;")

@@ -199,8 +199,7 @@ def draw_dot(
         raise ValueError(f"depth must be a positive int or None, got {depth!r}")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
-    if not isinstance(precision, int) or precision < 0:
-        raise ValueError(f"precision must be a non-negative int, got {precision!r}")
+    S.check_precision(precision)
 
     order = topological_order(root)
     plan = _Plan(order, depth if cluster else None, cluster == "collapse", names_of(names))

@@ -49,6 +49,7 @@ def draw_network(
     """
     if show not in SHOW:
         raise ValueError(f"show must be 'data' or 'grad', got {show!r}")
+    S.check_precision(precision)
     layers = _layers_of(mlp)
     nin = len(layers[0][0].w)
     if input_names is None:

@@ -16,7 +16,8 @@ Decisions where the spec is silent:
   ``metric_name``.
 - plot_decision_boundary evaluates the model on a grid under
   ``autograd.no_grad()`` and in eval mode (dropout off; the mode is restored
-  afterwards). A model with one output is a binary classifier: the boundary is
+  afterwards), on a ``resolution`` x ``resolution`` grid (at most 1000 per
+  side, a million forward passes). A model with one output is a binary classifier: the boundary is
   where the output crosses ``threshold`` (0.5 when the last layer is a sigmoid,
   else 0, the sign of a score or logit); the background shades the output on
   the diverging palette. A model with several outputs predicts the argmax and
@@ -36,6 +37,7 @@ import autograd
 
 from . import _style as S
 
+MAX_RESOLUTION = 1000  # a 1000 x 1000 grid is a million forward passes already
 CLASS_COLOURS = ("#2166ac", "#b2182b", "#1b9e77", "#d95f02", "#7570b3", "#e7298a",
                  "#66a61e", "#e6ab02", "#a6761d", "#666666")
 
@@ -116,14 +118,21 @@ def plot_history(history):
 def plot_decision_boundary(model, X, y, resolution: int = 100, threshold: float | None = None,
                            padding: float = 0.5):
     """A Figure of model's decision regions over the plane of X's two features, with (X, y)."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y).reshape(-1)
+    from nn._checks import numeric_array
+
+    X = numeric_array(X, "X").astype(float, copy=False)  # nan or text: named, not a blank plot
+    y = numeric_array(y, "y").reshape(-1)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"plot_decision_boundary needs X of shape (n, 2), got {X.shape}")
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
-    if not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or not (
+        2 <= resolution <= MAX_RESOLUTION
+    ):
+        raise ValueError(
+            f"resolution must be an int from 2 to {MAX_RESOLUTION} (grid points per side), "
+            f"got {resolution!r:.40}"
+        )
 
     low, high = X.min(axis=0) - padding, X.max(axis=0) + padding
     xs, ys = np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)

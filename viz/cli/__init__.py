@@ -14,7 +14,9 @@ status. Adding a command is adding a module and a line to ``COMMAND_MODULES``.
 Every mistake in the arguments ends with a usage message and exit status 2,
 never a traceback (a command raises ``UsageError``); failures that are not the
 user's typing (no Graphviz, a file that cannot be written, training that
-diverged) print one line and exit with status 1.
+diverged) print one line and exit with status 1. Ctrl-C exits with status 130
+(128 + SIGINT, as a shell reports it) and no traceback; ``train`` first writes
+what it can.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sys
 
 from autograd.expression import ExpressionError
 
-from ._common import UsageError, version
+from ._common import INTERRUPTED, UsageError, version
 
 # The commands, in the order --help lists them.
 COMMAND_MODULES = ("train", "tune", "expressions")
@@ -55,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
+    except KeyboardInterrupt:  # Ctrl-C outside training: no traceback, the shell's status
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
     except UsageError as error:
         args.subparser.error(str(error))  # prints the usage, exits with status 2
     except ExpressionError as error:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+INTERRUPTED = 130  # the exit status after Ctrl-C, as shells report 128 + SIGINT
+
 
 class UsageError(Exception):
     """A mistake in the arguments: reported with the usage message, exit status 2."""

@@ -55,7 +55,7 @@ from pathlib import Path
 
 from autograd import Value
 
-from ._common import UsageError, add_command, save_figure
+from ._common import INTERRUPTED, UsageError, add_command, save_figure
 
 # nn's names, written out so that the parser needs no numpy (a test keeps them equal);
 # "linear" hidden layers are left out, "momentum" is SGD with momentum 0.9.
@@ -153,8 +153,6 @@ def _load_dataset(args):
         )
     if source in DATASETS and args.target is not None:
         raise UsageError("--target is for CSV files; built-in data sets know their target")
-    if source not in DATASETS and not path.is_file():
-        raise UsageError(f"no such CSV file: {source}")
     from nn import data
 
     if source == "xor":
@@ -169,7 +167,9 @@ def _load_dataset(args):
         return (*data.DATASETS[source](n=n, seed=args.seed), source)
     try:
         X, y = data.load_csv(path, target=args.target)
-    except (ValueError, KeyError) as error:
+    except FileNotFoundError:
+        raise UsageError(f"no such CSV file: {source}") from None
+    except (ValueError, KeyError, OSError) as error:  # a folder, a FIFO, bad text or cells
         raise UsageError(f"cannot read {source}: {error}") from None
     return X, y, path.name
 
@@ -185,12 +185,17 @@ def _some_rows(X, y, args):
 
 
 def _check_train_args(args) -> None:
+    from nn._checks import MAX_ROWS
+
     for option, value, least in (("--epochs", args.epochs, 1), ("--samples", args.samples, 4),
-                                 ("--batch-size", args.batch_size, 0)):
+                                 ("--batch-size", args.batch_size, 0), ("--seed", args.seed, 0)):
         if value is not None and value < least:
             raise UsageError(f"{option} must be at least {least}, got {value}")
-    if not args.lr > 0:
-        raise UsageError(f"--lr must be positive, got {args.lr}")
+    if args.samples is not None and args.samples > MAX_ROWS:
+        raise UsageError(f"--samples must be at most {MAX_ROWS:,} (the most rows a built-in "
+                         f"data set draws), got {args.samples:,}")
+    if not 0 < args.lr < float("inf"):
+        raise UsageError(f"--lr must be positive and finite, got {args.lr}")
     if not 0 <= args.validation < 1:
         raise UsageError(f"--validation must be a fraction in [0, 1), got {args.validation}")
     if Path(args.out).exists() and not Path(args.out).is_dir():
@@ -247,7 +252,24 @@ def prepare(args) -> tuple:
         raise UsageError(f"--loss {loss} handles two classes, but {name} has {len(labels)}: "
                          "use cross_entropy")
     n_out = len(labels) if loss == "cross_entropy" else 1
+    _check_data(args, X, y)
     return X, y, name, task, hidden, activation, n_out, loss
+
+
+def _check_data(args, X, y) -> None:
+    """The data and the validation split, checked before anything is built."""
+    from nn._checks import numeric_array, validation_rows
+
+    try:
+        numeric_array(X, "the inputs")
+        numeric_array(y, "the target")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.validation:
+        try:
+            validation_rows(len(X), args.validation)
+        except ValueError as error:
+            raise UsageError(f"--validation {args.validation}: {error}") from None
 
 
 def _activation(args) -> str:
@@ -311,16 +333,24 @@ def standardized(X, y, task, model: str = "mlp") -> tuple:
     else:
         x_mean, x_std = float(X.mean()), float(X.std()) or 1.0
         Xs = (X - x_mean) / x_std
-    y_mean, y_std = (y.mean(), y.std() or 1.0) if task == "regression" else (0.0, 1.0)
-    return Xs, (y - y_mean) / y_std, (x_mean, x_std, y_mean, y_std)
+    y_mean, y_std, ys = 0.0, 1.0, y
+    if task == "regression":  # standardize keeps huge targets (±1e300) finite
+        scaled, (y_mean,), (y_std,) = nn.data.standardize(y.reshape(-1, 1))
+        ys = scaled[:, 0]
+    return Xs, ys, (x_mean, x_std, y_mean, y_std)
 
 
 def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> int:
     import nn
+    from nn._interrupts import deferred_interrupts
 
     Xs, ys, scaling = standardized(X, y, task, args.model)
 
-    model, description = _build_model(nn, args, Xs, hidden, activation, n_out, loss)
+    try:
+        model, description = _build_model(nn, args, Xs, hidden, activation, n_out, loss)
+    except ValueError as error:  # a module over nn's parameter limit: a typo in --hidden
+        raise UsageError(f"--hidden {args.hidden or ','.join(map(str, hidden))}: {error}") \
+            from None
     optimizer = _optimizer(nn, args, model.parameters())
     print(f"training {description} on {name} ({len(X)} rows, {task}) "
           f"with {loss} and {args.optimizer} (lr {args.lr})")
@@ -332,15 +362,19 @@ def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> 
             progress=not args.no_progress, seed=args.seed,
             diagnostics=args.diagnostics, snapshots=args.model == "mlp",
         )
+    except KeyboardInterrupt:  # Ctrl-C that fit could not catch: before its first epoch
+        history = nn.History(interrupted=True,
+                             snapshots=[model.state_dict()] if args.model == "mlp" else [])
     except nn.norm.BatchTooSmallError:
         raise UsageError(
             "--norm batch needs batches of at least 2 rows, but this --batch-size leaves a "
             "batch of one training row; choose another --batch-size (0: the full batch)"
         ) from None
-    if history.snapshots:
-        history.snapshots = _folded(model, history.snapshots, *scaling)
     diagnosis = _diagnosis(nn, model, Xs, ys, loss, args.seed) if args.diagnostics else None
-    _fold_scaling(model, *scaling)
+    with deferred_interrupts():  # never a half-rescaled model
+        if history.snapshots:
+            history.snapshots = _folded(model, history.snapshots, *scaling)
+        _fold_scaling(model, *scaling)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = _write_outputs(model, history, X, y, out, task, progress=not args.no_progress)
@@ -350,6 +384,10 @@ def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> 
     if diagnosis is not None:
         print(diagnosis)
     print_written(written, out)
+    if history.interrupted:
+        epochs = "1 epoch" if history.epochs == 1 else f"{history.epochs} epochs"
+        print(f"interrupted after {epochs} (Ctrl-C); the files hold the model as it was then")
+        return INTERRUPTED
     return 0
 
 
@@ -418,7 +456,9 @@ def _fold_scaling(model, x_mean, x_std, y_mean, y_std) -> None:
 
     if isinstance(model, nn.MLP):
         for neuron in model.layers[0].neurons:
-            shift = sum(w.data * m / s for w, m, s in zip(neuron.w, x_mean, x_std, strict=True))
+            # m / s first: near the float limits w * m could overflow
+            shift = sum(w.data * (m / s)
+                        for w, m, s in zip(neuron.w, x_mean, x_std, strict=True))
             for w, s in zip(neuron.w, x_std, strict=True):
                 w.data /= float(s)
             neuron.b.data -= float(shift)
@@ -478,10 +518,12 @@ def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -
     )
     from viz.graph import render_svg
 
-    written = [out / name for name in ("model.json", "history.csv", "loss.svg")]
+    written = [out / name for name in ("model.json", "history.csv")]
     model.save(written[0])
     _write_history(history, written[1])
-    save_figure(plot_history(history), written[2])
+    if history.epochs:  # none when Ctrl-C came during the first epoch: no loss to plot yet
+        written.append(out / "loss.svg")
+        save_figure(plot_history(history), written[-1])
     if isinstance(model, nn.MLP):
         written.append(out / "network.svg")
         written[-1].write_text(render_svg(draw_network(model)), encoding="utf-8")
@@ -547,6 +589,9 @@ def _one_neuron_graph(model, X) -> Value:
 
 
 def _print_metrics(history) -> None:
+    if not history.epochs:
+        print("no epoch was completed")
+        return
     metric = history.metric_name
     rows = [("train", history.loss[-1], history.metric[-1])]
     if history.val_loss:

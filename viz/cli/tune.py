@@ -29,11 +29,10 @@ import json
 from pathlib import Path
 
 from . import train
-from ._common import UsageError, add_command, save_figure
+from ._common import INTERRUPTED, UsageError, add_command, save_figure
 
 STRATEGIES = ("grid", "random", "bayes")
 DEFAULT_SPACE = {"lr": {"loguniform": [0.001, 0.3]}, "hidden": {"choice": [[8], [16], [16, 16]]}}
-INTERRUPTED = 130
 
 
 def add_parser(commands) -> None:
