@@ -22,11 +22,18 @@ class Mode:
     recording: whether operations record their inputs (False under no_grad).
     scope: the scope path new nodes carry, such as ``layers.0/neurons.3``.
     anomaly: an anomaly checker (see ``detect_anomaly``) or None.
+    tracer: the tracer recording a tape (see ``autograd.trace``) or None. It
+        sees every node made while it is active: ``tracer.node(node)`` for a
+        node an operation made, ``tracer.leaf(node)`` for a leaf (a number
+        lifted into an operation, or ``Value(x)``), ``tracer.built(node)`` for
+        a node built by hand with children (micrograd's idiom). Each returns
+        the node to use, or raises ``TraceError``.
     """
 
     recording: bool = True
     scope: str | None = None
     anomaly: Any = None
+    tracer: Any = None
 
 
 PLAIN = Mode()
@@ -80,14 +87,15 @@ class scope:
 
     def __enter__(self) -> Mode:
         outer = current.get()
-        key = (outer.recording, outer.scope, self.name)  # every field but anomaly
-        inner = _inner_modes.get(key) if outer.anomaly is None else None
+        key = (outer.recording, outer.scope, self.name)  # every field but anomaly and tracer
+        cached = outer.anomaly is None and outer.tracer is None
+        inner = _inner_modes.get(key) if cached else None
         if inner is None:
             path = self.name if outer.scope is None else f"{outer.scope}/{self.name}"
             inner = replace(outer, scope=path)
-            # Anomaly checkers come and go: their modes are not kept. The
-            # cache is bounded for programs that make up scope names freely.
-            if outer.anomaly is None and len(_inner_modes) < _MAX_CACHED_MODES:
+            # Anomaly checkers and tracers come and go: their modes are not kept.
+            # The cache is bounded for programs that make up scope names freely.
+            if cached and len(_inner_modes) < _MAX_CACHED_MODES:
                 _inner_modes[key] = inner
         self._token = current.set(inner)
         return inner

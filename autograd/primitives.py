@@ -82,6 +82,12 @@ class Primitive:
     None for n-ary rows; ``domain`` gives, per input, an interval where the
     function is smooth and well conditioned, and ``kinks`` the points to keep
     away from (test generators and strategies draw inputs from these).
+
+    A parametrised row carries its parameter as data, so that nothing (the
+    tape's compiler included) ever parses an op name: ``family`` names the
+    family of rows (``'**k'`` for every constant power, ``'leaky_relu'`` for
+    every slope; a plain row's family is its name) and ``param`` is the
+    exponent or the slope (None for plain rows).
     """
 
     name: str
@@ -90,6 +96,12 @@ class Primitive:
     local_grads: Callable[..., tuple]
     domain: tuple[tuple[float, float], ...] = ((-3.0, 3.0),)
     kinks: tuple[float, ...] = ()
+    family: str = ""
+    param: float | None = None
+
+    def __post_init__(self):
+        if not self.family:
+            object.__setattr__(self, "family", self.name)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -224,6 +236,8 @@ def power_of(exponent: float) -> Primitive:
         forward,
         grads,
         domain=((0.2, 3.0),) if positive_only else ((-3.0, 3.0),),
+        family="**k",
+        param=exponent,
     )
 
 
@@ -239,6 +253,8 @@ def leaky_relu_of(slope: float) -> Primitive:
         lambda x: x if x > 0.0 else x * slope,
         lambda x, out: (1.0 if x > 0.0 else slope,),
         kinks=(0.0,),
+        family="leaky_relu",
+        param=slope,
     )
 
 

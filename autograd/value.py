@@ -63,6 +63,8 @@ def _record(rule: P.Primitive, children: tuple, data: float) -> Value:
         node._rule = None
     if mode.anomaly is not None:
         mode.anomaly.check_forward(node, rule, children)
+    if mode.tracer is not None:
+        return mode.tracer.node(node)
     return node
 
 
@@ -82,8 +84,9 @@ def _lift(other):
         leaf._prev = ()
         leaf._rule = None
         leaf.label = ""
-        leaf._scope = _current_mode().scope
-        return leaf
+        mode = _current_mode()
+        leaf._scope = mode.scope
+        return leaf if mode.tracer is None else mode.tracer.leaf(leaf)
     try:
         return Value(other)
     except TypeError:
@@ -110,7 +113,10 @@ class Value:
                     f"unknown op {_op!r}: expected one of {sorted(P.PRIMITIVES)} or '**<number>'"
                 )
         self.label = label
-        self._scope = _current_mode().scope
+        mode = _current_mode()
+        self._scope = mode.scope
+        if mode.tracer is not None:
+            (mode.tracer.built if self._prev else mode.tracer.leaf)(self)
 
     # -- what the node is ------------------------------------------------------
 
