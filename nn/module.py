@@ -259,7 +259,14 @@ class Module:
             value = state[name]
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise ValueError(f"parameter {name!r} must be a number, got {value!r:.60}")
-            values[name] = float(value)
+            try:
+                values[name] = float(value)
+            except OverflowError:  # an int beyond float's range, as torch.tensor refuses it
+                raise ValueError(
+                    f"parameter {name!r} is an integer too large for a float "
+                    f"(about {int(value.bit_length() * 0.30103)} digits); "
+                    "expected a number within ±1.8e308"
+                ) from None
         buffers = {}
         for name, (module, local) in owners.items():
             try:

@@ -266,3 +266,14 @@ def test_any_cut_or_flipped_bytes_load_or_are_a_value_error(data):
         assert len(str(error)) < MESSAGE_LIMIT
     else:
         assert isinstance(model, nn.Module)
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**5000)])
+def test_load_state_dict_refuses_an_integer_beyond_float_range_and_changes_nothing(huge):
+    model = nn.MLP(2, [2, 1])
+    before = [p.data for p in model.parameters()]
+    state = model.state_dict()
+    state[next(iter(state))] = huge
+    with pytest.raises(ValueError, match="too large for a float"):
+        model.load_state_dict(state)
+    assert [p.data for p in model.parameters()] == before
