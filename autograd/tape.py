@@ -267,7 +267,7 @@ ELEMENTWISE = {
     "tanh": (lambda a, p: np.tanh(a[0]), lambda a, out, p: (1.0 - out * out,)),
     "sigmoid": (lambda a, p: _sigmoid(a[0]), lambda a, out, p: (out * (1.0 - out),)),
     "relu": (lambda a, p: np.where(a[0] <= 0.0, 0.0, a[0]),
-             lambda a, out, p: ((a[0] > 0.0).astype(np.float64),)),
+             lambda a, out, p: (a[0] > 0.0,)),  # a mask: upstream * False is 0 (nan for nan)
     "abs": (lambda a, p: np.abs(a[0]), _abs_local),
     "sin": (lambda a, p: np.sin(a[0]), lambda a, out, p: (np.cos(a[0]),)),
     "cos": (lambda a, p: np.cos(a[0]), lambda a, out, p: (-np.sin(a[0]),)),
@@ -480,11 +480,12 @@ class Tape:
     reached first); ``len(tape)``: the number of operation nodes recorded.
     """
 
-    def __init__(self, n_inputs, parameters, constants, steps, outputs, single, n_sampled,
-                 n_uniform, n_nodes, input_names):
+    def __init__(self, n_inputs, parameters, constants, parameter_slots, constant_slots, steps,
+                 outputs, single, n_sampled, n_uniform, n_nodes, input_names):
         self.parameters: list[Value] = parameters
         self._n_inputs = n_inputs
         self._constants = np.asarray(constants, dtype=np.float64)
+        self._parameter_slots, self._constant_slots = parameter_slots, constant_slots
         self._steps = steps
         self._outputs = outputs  # (sampled, index) per output
         self._single = single
@@ -559,7 +560,7 @@ class Tape:
         U = np.empty(self._n_uniform)
         P = len(self.parameters)
         if params is None:
-            U[:P] = self.parameter_vector()
+            U[self._parameter_slots] = self.parameter_vector()
         else:
             vector = np.asarray(params, dtype=np.float64)
             if vector.shape != (P,):
@@ -567,8 +568,8 @@ class Tape:
                     f"params must be a vector of shape ({P},) in tape.parameters order, "
                     f"got shape {vector.shape}"
                 )
-            U[:P] = vector
-        U[P:P + len(self._constants)] = self._constants
+            U[self._parameter_slots] = vector
+        U[self._constant_slots] = self._constants
         return U
 
     def _run(self, columns, params, keep: bool):
@@ -615,8 +616,10 @@ class Tape:
             for step, cached in zip(reversed(self._steps), reversed(kept), strict=True):
                 step.backward(S, U, GS, GU, cached)
         outputs = self._gather_outputs(S, U)
-        return outputs, GU[:len(self.parameters)].copy(), [GS[i].copy()
-                                                            for i in range(self._n_inputs)]
+        param_grads = GU[self._parameter_slots]
+        if isinstance(self._parameter_slots, slice):
+            param_grads = param_grads.copy()
+        return outputs, param_grads, [GS[i].copy() for i in range(self._n_inputs)]
 
     def _seed(self, seed, size) -> np.ndarray:
         k = len(self._outputs)
@@ -741,14 +744,27 @@ def _compile(inputs, outputs, single, made, first_use) -> Tape:
     unused = len(first_use)
     parameters.sort(key=lambda p: first_use.get(id(p), unused))
     # Slots: S (per sample) holds the inputs, then the sampled steps' outputs; U (one
-    # number for all samples) the parameters, the constants, then the uniform steps'.
+    # number for all samples) the parameters and constants, then the uniform steps'.
+    # Leaves go into U in the order the steps read them, so that a step reads (and
+    # adds its gradient to) a slice of U: a layer's weights are one block.
+    ordered = sorted(groups.items(), key=lambda item: item[0][0])
+    leaves = {id(leaf): leaf for leaf in (*parameters, *constants)}
     slot: dict[int, int] = {id(x): i for i, x in enumerate(inputs)}
-    slot.update((id(p), i) for i, p in enumerate(parameters))
-    slot.update((id(c), len(parameters) + i) for i, c in enumerate(constants))
+    for (_, family, _, arity, _), nodes in ordered:
+        if family in ELEMENTWISE:  # operand j of every node, then operand j + 1
+            reads = (node._prev[j] for j in range(arity) for node in nodes)
+        else:  # a node's children, then the next node's
+            reads = (node._prev[j] for node in nodes for j in range(arity))
+        for child in reads:
+            key = id(child)
+            if key in leaves and key not in slot:
+                slot[key] = len(slot) - len(inputs)
+    for key in leaves:  # leaves that are only outputs
+        if key not in slot:
+            slot[key] = len(slot) - len(inputs)
     n_sampled, n_uniform = len(inputs), len(parameters) + len(constants)
     steps = []
-    for (_, family, param, arity, kinds), nodes in sorted(groups.items(),
-                                                          key=lambda item: item[0][0]):
+    for (_, family, param, arity, kinds), nodes in ordered:
         is_sampled = any(kinds)
         start = n_sampled if is_sampled else n_uniform
         for i, node in enumerate(nodes):
@@ -762,8 +778,10 @@ def _compile(inputs, outputs, single, made, first_use) -> Tape:
         steps.append(_make_step(family, param, is_sampled, start, stop, arity, kinds, children))
     outputs_spec = [(sampled[id(out)], slot[id(out)]) for out in outputs]
     n_nodes = sum(len(nodes) for nodes in groups.values())
-    return Tape(len(inputs), parameters, [c.data for c in constants], steps, outputs_spec,
-                single, n_sampled, n_uniform, n_nodes, [x.label for x in inputs])
+    return Tape(len(inputs), parameters, [c.data for c in constants],
+                _rows([slot[id(p)] for p in parameters]), _rows([slot[id(c)] for c in constants]),
+                steps, outputs_spec, single, n_sampled, n_uniform, n_nodes,
+                [x.label for x in inputs])
 
 
 def _make_step(family, param, is_sampled, start, stop, arity, kinds, children):
