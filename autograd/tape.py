@@ -595,6 +595,7 @@ class Tape:
         self._n_sampled, self._n_uniform = n_sampled, n_uniform
         self._n_nodes = n_nodes
         self._input_names = input_names
+        self.fn = None  # the traced function (set by trace), for rebuild()
 
     # -- what it is ---------------------------------------------------------------------------
 
@@ -665,7 +666,7 @@ class Tape:
         if params is None:
             U[self._parameter_slots] = self.parameter_vector()
         else:
-            vector = np.asarray(params, dtype=np.float64)
+            vector = _numbers(params, "params")
             if vector.shape != (P,):
                 raise ValueError(
                     f"params must be a vector of shape ({P},) in tape.parameters order, "
@@ -728,7 +729,7 @@ class Tape:
         k = len(self._outputs)
         if seed is None:
             return np.ones((size, k))
-        array = np.asarray(seed, dtype=np.float64)
+        array = _numbers(seed, "seed")
         if array.ndim == 0:
             return np.full((size, k), float(array))
         expected = (size,) if self._single else (size, k)
@@ -738,6 +739,20 @@ class Tape:
         return array.reshape(size, k)
 
     # -- Values in and out ----------------------------------------------------------------------
+
+    def rebuild(self, *columns, sample: int = 0):
+        """One sample's graph as ordinary Values: ``fn`` called on that sample's numbers.
+
+        Returns what ``fn`` returns (a Value or a list), labelled inputs and all, for
+        ``draw_dot``, the stepper or ``backward()``; its values and gradients are those
+        the tape computes for that sample (the parameters are the same Values).
+        """
+        S = self._batch(columns)
+        if not -S.shape[1] <= sample < S.shape[1]:
+            raise IndexError(f"sample {sample} is out of range for a batch of {S.shape[1]}")
+        leaves = [Value(float(S[i, sample]), label=name)
+                  for i, name in enumerate(self._input_names)]
+        return self.fn(*leaves)
 
     def __call__(self, *columns) -> np.ndarray:
         """The outputs over a batch: each column a number or an array of shape (B,)."""
@@ -754,6 +769,17 @@ class Tape:
         return outputs, input_grads
 
 
+def _numbers(values, name: str) -> np.ndarray:
+    """values as a float64 array; TypeError naming ``name`` for anything but real numbers."""
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise TypeError(f"{name} must be an array of real numbers: {error}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
+    return array.astype(np.float64, copy=False)
+
+
 def _column(column, i: int) -> np.ndarray:
     if column.__class__ is np.ndarray and column.dtype == np.float64 and column.ndim == 1:
         return column  # the common case, checked first
@@ -761,19 +787,12 @@ def _column(column, i: int) -> np.ndarray:
         raise TypeError(f"column {i} is a Value; a column is a number or an array of numbers")
     if isinstance(column, numbers.Real):
         return np.asarray(float(column))
-    try:
-        array = np.asarray(column)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"column {i} is not an array of numbers: {error}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"column {i} must hold real numbers, got an array of dtype {array.dtype}"
-        )
+    array = _numbers(column, f"column {i}")
     if array.ndim > 1:
         raise ValueError(
             f"column {i} must be a number or an array of shape (B,), got shape {array.shape}"
         )
-    return array.astype(np.float64, copy=False)
+    return array
 
 
 # -- tracing and compiling ---------------------------------------------------------------------
@@ -802,10 +821,14 @@ def trace(fn, *example_inputs) -> Tape:
     if not isinstance(outputs, (list, tuple)):
         raise TypeError(f"fn must return a Value or a list of Values, got "
                         f"{type(result).__name__}")
+    if not outputs:
+        raise ValueError("fn returned an empty list: a tape needs at least one output Value")
     for j, out in enumerate(outputs):
         if not isinstance(out, Value):
             raise TypeError(f"fn's output {j} must be a Value, got {type(out).__name__}")
-    return _compile(inputs, list(outputs), single, tracer.made, tracer.first_use)
+    tape = _compile(inputs, list(outputs), single, tracer.made, tracer.first_use)
+    tape.fn = fn
+    return tape
 
 
 def _compile(inputs, outputs, single, made, first_use) -> Tape:

@@ -373,6 +373,9 @@ def test_len_and_repr_describe_the_tape():
     (lambda t: t.backward(np.ones(2), np.ones(2), seed=np.ones(3)), ValueError, "seed"),
     (lambda t: t.forward_arrays([1.0, 1.0], params=np.ones(5)), ValueError, "params"),
     (lambda t: t.forward_arrays(np.ones(2)), TypeError, "list or tuple"),
+    (lambda t: t.backward(1.0, 1.0, seed="a"), TypeError, "seed must hold real numbers"),
+    (lambda t: t.forward_arrays([1.0, 1.0], params=["a"]), TypeError, "params must hold"),
+    (lambda t: t([1.0, [2.0, 3.0]], 1.0), TypeError, "column 0 must be an array"),
 ])
 def test_bad_calls_raise_errors_naming_what_was_expected(call, error, match):
     w = Value(1.0)
@@ -389,6 +392,64 @@ def test_bad_calls_raise_errors_naming_what_was_expected(call, error, match):
 def test_bad_traces_raise_type_errors(fn, inputs, match):
     with pytest.raises(TypeError, match=match):
         trace(fn, *inputs)
+
+
+def test_an_empty_list_of_outputs_is_refused():
+    with pytest.raises(ValueError, match="at least one output"):
+        trace(lambda x: [], 1.0)
+
+
+def test_an_interrupt_while_tracing_leaves_every_value_readable():
+    made = []
+
+    def fn(x):
+        made.append(x * 2)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trace(fn, 1.0)
+    assert type(made[0]) is Value and made[0].data == 2.0
+    assert autograd.mode.current.get().tracer is None
+
+
+def test_a_tape_keeps_no_traced_node_alive():
+    import gc
+
+    w = Value(1.0)
+    seen = []
+    tape = trace(lambda x: seen.append(x * w) or seen[0].tanh(), 1.0)
+    gc.collect()
+    assert gc.get_referrers(seen[0]) == [seen]  # only this list holds the traced node
+    assert tape.parameters == [w]
+
+
+def test_nan_and_inf_parameters_propagate_as_in_the_scalar_engine():
+    w = Value(math.nan)
+    v = Value(math.inf)
+    fn = lambda x: (x * w).relu() + (x * v).relu()
+    rows = np.array([[1.0], [0.0], [-1.0]])
+    tape = trace(fn, 1.0)
+    expected, expected_grads, expected_params = scalar_reference(fn, rows, [w, v])
+    outputs, params, (grads,) = tape.backward_arrays([rows[:, 0]])
+    assert_close(outputs, expected)
+    assert_close(grads, expected_grads[0])
+    assert_close(params, expected_params)
+
+
+def test_rebuild_gives_one_samples_graph_as_ordinary_values():
+    model = MLP(2, [3, 1], seed=6)
+    tape = trace(lambda a, b: model([a, b]).tanh(), 0.0, 0.0)
+    columns = (np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.25, -0.5]))
+    outputs, input_grads = tape.backward(*columns)
+    model.zero_grad()
+    out = tape.rebuild(*columns, sample=2)
+    assert type(out) is Value and out._op == "tanh"
+    out.backward()
+    leaves = [node for node in autograd.topological_order(out) if node.label in ("x0", "x1")]
+    assert_close(out.data, outputs[2])
+    assert_close([leaf.grad for leaf in leaves], [g[2] for g in input_grads])
+    with pytest.raises(IndexError, match="out of range"):
+        tape.rebuild(*columns, sample=3)
 
 
 def test_trace_needs_a_function():
