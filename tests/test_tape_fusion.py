@@ -6,6 +6,7 @@ import pytest
 from test_tape import assert_close, scalar_reference
 
 import autograd
+import nn
 from autograd import Value, trace
 from nn import MLP
 
@@ -93,3 +94,29 @@ def test_nodes_of_parameters_and_constants_only_are_computed_once_and_differenti
 def test_a_layer_reused_on_two_inputs_equals_the_scalar_engine():
     model = MLP(1, [4, 1], seed=3)
     check(lambda a, b: model([a]) * model([b]), 2, model.parameters())
+
+
+def test_a_convolution_with_max_pooling_equals_the_scalar_engine():
+    conv, pool = nn.Conv2d(1, 2, 2, seed=7), nn.MaxPool2d(2)
+
+    def fn(*pixels):
+        image = [[list(pixels[0:3]), list(pixels[3:6]), list(pixels[6:9])]]
+        pooled = pool(conv(image))  # channels x 1 x 1 after 2x2 pooling of 2x2 maps
+        return [channel[0][0].relu() for channel in pooled]
+
+    check(fn, 9, conv.parameters())
+
+
+def test_a_recurrent_layer_equals_the_scalar_engine():
+    rnn = nn.RNN(2, 3, seed=8)
+
+    def fn(a0, a1, b0, b1, c0, c1):
+        states = rnn([[a0, a1], [b0, b1], [c0, c1]])
+        return states[-1]
+
+    check(fn, 6, rnn.parameters())
+
+
+def test_layer_norm_equals_the_scalar_engine():
+    norm = nn.LayerNorm(3)
+    check(lambda *x: norm(list(x)), 3, norm.parameters())
