@@ -632,10 +632,17 @@ class Tape:
 
     def _batch(self, columns) -> np.ndarray:
         """The columns as S's first rows: (n_inputs, B)."""
+        if isinstance(columns, np.ndarray) and columns.ndim == 2:  # one block, a row per input
+            if columns.shape[0] != self._n_inputs:
+                raise TypeError(f"an array of columns must have shape ({self._n_inputs}, B), "
+                                f"one row per input, got shape {columns.shape}")
+            S = np.empty((self._n_sampled, columns.shape[1]))
+            S[:self._n_inputs] = _numbers(columns, "columns")
+            return S
         if isinstance(columns, (np.ndarray, Value)) or not hasattr(columns, "__len__"):
             raise TypeError(
-                f"columns must be a list or tuple of columns (one per input), got "
-                f"{type(columns).__name__}"
+                f"columns must be a list or tuple of columns (one per input) or an array of "
+                f"shape ({self._n_inputs}, B), got {type(columns).__name__}"
             )
         if len(columns) != self._n_inputs:
             raise TypeError(
@@ -695,7 +702,11 @@ class Tape:
         return np.stack(columns, axis=1) if columns else np.empty((size, 0))
 
     def forward_arrays(self, columns, params=None) -> np.ndarray:
-        """The outputs over a batch: (B,) or (B, k). ``params`` overrides the parameters."""
+        """The outputs over a batch: (B,) or (B, k). ``params`` overrides the parameters.
+
+        ``columns``: a list of columns (numbers or arrays (B,)), one per input, or one
+        array of shape (n_inputs, B) (``X.T`` for data X of shape (B, n_inputs)).
+        """
         with np.errstate(all="ignore"):
             S, U, _ = self._run(columns, params, keep=False)
         return self._gather_outputs(S, U)

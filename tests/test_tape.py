@@ -332,6 +332,18 @@ def test_arrays_api_with_a_parameter_vector_does_not_touch_the_values():
     assert_close(tape.backward_arrays(columns)[1], grads)
 
 
+def test_columns_may_come_as_one_array_with_a_row_per_input():
+    w = Value(2.0)
+    tape = trace(lambda a, b: a * b + w, 1.0, 1.0)
+    X = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert_close(tape.forward_arrays(X.T), tape(X[:, 0], X[:, 1]))
+    outputs, grads, inputs = tape.backward_arrays(X.T.astype(np.float32))
+    assert_close(grads, [3.0])
+    assert_close(inputs, [X[:, 1], X[:, 0]])
+    with pytest.raises(TypeError, match=r"shape \(2, B\)"):
+        tape.forward_arrays(X)
+
+
 def test_a_number_column_is_broadcast_and_numbers_only_make_one_sample():
     tape = trace(lambda a, b: a * b, 1.0, 1.0)
     assert_close(tape(np.array([1.0, 2.0]), 3), [3.0, 6.0])
