@@ -350,6 +350,14 @@ def test_a_number_column_is_broadcast_and_numbers_only_make_one_sample():
     assert tape(2.0, 3.0).shape == (1,)
 
 
+def test_a_function_of_parameters_only_traces_without_inputs():
+    w = Value(3.0)
+    tape = trace(lambda: w * w)
+    assert_close(tape(), [9.0])
+    tape.backward()
+    assert w.grad == 6.0
+
+
 def test_an_empty_batch_gives_empty_outputs_and_zero_gradients():
     w = Value(1.0)
     tape = trace(lambda a: a * w, 1.0)
