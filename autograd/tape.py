@@ -842,6 +842,20 @@ def trace(fn, *example_inputs) -> Tape:
     return tape
 
 
+def _row_of(node: Value):
+    """The table row that computes ``node`` (also for a node built by hand with a row's op)."""
+    rule = node._rule
+    if getattr(rule, "fn", None) is not None:  # a _backward closure (tracer.closure refuses it)
+        raise TraceError(f"{_describe(node)} has a _backward closure: the tape replays rows only")
+    row = getattr(rule, "row", rule)  # a hand-built node's rule names the row it follows
+    if row is None or row.family not in ELEMENTWISE and row.family not in N_ARY:
+        raise TraceError(
+            f"{_describe(node)} was built by hand with op {node._op!r}, which is no row of "
+            f"the table: a tape replays rows only; build it with autograd's operations"
+        )
+    return row
+
+
 def _compile(inputs, outputs, single, made, first_use) -> Tape:
     order, seen = [], set()
     for out in outputs:
@@ -859,7 +873,7 @@ def _compile(inputs, outputs, single, made, first_use) -> Tape:
         if key in input_index:
             depth[key], sampled[key] = 0, True
         elif key not in made:
-            if node._rule is not None:
+            if node._prev and node._rule is not None:
                 raise TraceError(
                     f"fn uses a Value computed before tracing ({_describe(node)}, "
                     f"{node!r}): a tape replays only the graph fn builds; compute it inside "
@@ -867,15 +881,15 @@ def _compile(inputs, outputs, single, made, first_use) -> Tape:
                 )
             depth[key], sampled[key] = 0, False
             parameters.append(node)
-        elif node._rule is None:
+        elif not node._prev or node._rule is None:
             depth[key], sampled[key] = 0, False
             constants.append(node)
         else:
+            rule = _row_of(node)
             children = node._prev
             kinds = tuple(sampled[id(c)] for c in children)
             depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
             sampled[key] = any(kinds)
-            rule = node._rule
             group_key = (depth[key], rule.family, rule.param, len(children), kinds)
             groups.setdefault(group_key, []).append(node)
     # Parameters in the order fn used them (a model's own order), then any that only

@@ -255,6 +255,16 @@ def test_a_node_built_by_hand_from_traced_values_raises():
     raises_at_line(lambda x: Value(2.0, (x, leaf), "+"), 1.0, what="building a node by hand")
 
 
+def test_a_node_built_by_hand_from_parameters_with_a_rows_op_replays_by_the_row():
+    a, b = Value(2.0), Value(3.0)
+    fn = lambda x: x * Value(a.data * b.data, (a, b), "*")  # micrograd's idiom, on parameters
+    tape = trace(fn, 1.0)
+    a.data = 5.0  # the tape recomputes the product by its row
+    assert_close(tape(np.array([1.0, 2.0])), [15.0, 30.0])
+    _, grads, _ = tape.backward_arrays([np.array([1.0, 2.0])])
+    assert_close(grads, [3.0 * 3.0, 5.0 * 3.0])
+
+
 def test_an_operation_under_no_grad_raises():
     def fn(x):
         with autograd.no_grad():
@@ -273,6 +283,20 @@ def test_a_backward_closure_raises():
 
     with pytest.raises(TraceError, match="_backward closure"):
         trace(fn, 1.0)
+
+
+def test_assigning_a_backward_closure_raises_with_the_users_line():
+    if not isinstance(Value.__dict__.get("_backward"), property):
+        pytest.skip("this engine's Value has no assignable _backward")
+
+    def fn(x):
+        y = x * 2
+        y._backward = lambda: None
+        return y
+
+    with pytest.raises(TraceError, match="_backward closure") as caught:
+        trace(fn, 1.0)
+    assert f"{__file__}:{fn.__code__.co_firstlineno + 2}" in str(caught.value)
 
 
 def test_reading_through_autograd_data_names_the_users_line():
