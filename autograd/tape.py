@@ -734,7 +734,8 @@ class Tape:
         param_grads = GU[self._parameter_slots]
         if isinstance(self._parameter_slots, slice):
             param_grads = param_grads.copy()
-        return outputs, param_grads, [GS[i].copy() for i in range(self._n_inputs)]
+        # one copy for all inputs (the rows are views of it), so GS itself is freed
+        return outputs, param_grads, list(GS[:self._n_inputs].copy())
 
     def _seed(self, seed, size) -> np.ndarray:
         k = len(self._outputs)
