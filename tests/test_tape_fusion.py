@@ -3,6 +3,8 @@ compute what the scalar engine computes, whatever shape the graph around them ta
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_tape import assert_close, scalar_reference
 
 import autograd
@@ -120,3 +122,14 @@ def test_a_recurrent_layer_equals_the_scalar_engine():
 def test_layer_norm_equals_the_scalar_engine():
     norm = nn.LayerNorm(3)
     check(lambda *x: norm(list(x)), 3, norm.parameters())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 4), st.lists(st.integers(1, 5), min_size=1, max_size=3),
+       st.sampled_from(["relu", "tanh", "sigmoid", "leaky_relu", "linear"]),
+       st.integers(1, 9), st.integers(0, 2**16))
+def test_random_mlps_over_random_batches_equal_the_scalar_engine(nin, sizes, activation,
+                                                                  batch, seed):
+    model = MLP(nin, sizes, activation=activation, seed=seed)
+    rows = np.random.default_rng(seed).normal(size=(batch, nin))
+    check(lambda *x: model(list(x)), nin, model.parameters(), rows=rows)
