@@ -15,7 +15,10 @@ through a closure (a model's weights) are its ``parameters`` and leaves made
 while tracing (numbers lifted into operations) are constants. Replaying, each
 slot of the tape holds an array over the samples, and the nodes of one row of
 the table (same ``family`` and ``param``) at the same depth of the graph run as
-one numpy call: all ``dot`` nodes of a layer become one matrix product.
+one numpy call: all ``dot`` nodes of a layer become one matrix product, and a
+layer's products, ``+ bias`` and activation one step when nothing else reads
+the products and sums. ``tape.rebuild(*columns, sample=b)`` gives one sample's
+graph back as ordinary Values, to draw or step through.
 
 Numbers follow the scalar engine (``autograd.primitives``): relu'(0) = 0,
 abs'(0) = 0, leaky_relu'(0) = slope, IEEE inf and nan instead of exceptions,
