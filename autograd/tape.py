@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import numbers
 import sys
+import threading
 
 import numpy as np
 
@@ -50,6 +51,8 @@ from .gradcheck import _as_floats
 from .value import Value
 
 __all__ = ["Tape", "TraceError", "trace"]
+
+_KEPT_BYTES = 32 * 2**20  # a tape keeps its per-sample arrays between calls up to this size
 
 
 class TraceError(RuntimeError):
@@ -599,6 +602,7 @@ class Tape:
         self._n_nodes = n_nodes
         self._input_names = input_names
         self.fn = None  # the traced function (set by trace), for rebuild()
+        self._workspace = threading.local()  # per thread: S and GS kept between calls
 
     # -- what it is ---------------------------------------------------------------------------
 
@@ -639,7 +643,7 @@ class Tape:
             if columns.shape[0] != self._n_inputs:
                 raise TypeError(f"an array of columns must have shape ({self._n_inputs}, B), "
                                 f"one row per input, got shape {columns.shape}")
-            S = np.empty((self._n_sampled, columns.shape[1]))
+            S = self._slots(columns.shape[1])
             S[:self._n_inputs] = _numbers(columns, "columns")
             return S
         if isinstance(columns, (np.ndarray, Value)) or not hasattr(columns, "__len__"):
@@ -665,9 +669,30 @@ class Tape:
                 size = len(array)
             arrays.append(array)
         size = 1 if size is None else size
-        S = np.empty((self._n_sampled, size))
+        S = self._slots(size)
         for i, array in enumerate(arrays):
             S[i] = array
+        return S
+
+    def _slots(self, size: int, gradients: bool = False) -> np.ndarray:
+        """S (or GS, zeroed) for a batch of ``size``: reused between calls of one thread.
+
+        A fresh array of a few megabytes costs its page faults again at every call
+        (more than the arithmetic of a full-batch step); arrays up to _KEPT_BYTES are
+        kept for the next call instead. Results handed out are copies, never these.
+        """
+        shape = (self._n_sampled, size)
+        kept = getattr(self._workspace, "arrays", None)
+        if kept is not None and kept[0].shape == shape:
+            if gradients:
+                kept[1].fill(0.0)
+                return kept[1]
+            return kept[0]
+        if gradients:
+            return np.zeros(shape)
+        S = np.empty(shape)
+        if 2 * S.nbytes <= _KEPT_BYTES:
+            self._workspace.arrays = (S, np.empty(shape))
         return S
 
     def _uniform(self, params) -> np.ndarray:
@@ -724,8 +749,8 @@ class Tape:
         with np.errstate(all="ignore"):
             S, U, kept = self._run(columns, params, keep=True)
             seed = self._seed(seed, S.shape[1])
-            GS = np.zeros_like(S)
-            GU = np.zeros_like(U)
+            GS = self._slots(S.shape[1], gradients=True)
+            GU = np.zeros(U.shape)
             for j, (sampled, i) in enumerate(self._outputs):
                 if sampled:
                     GS[i] += seed[:, j]
@@ -861,12 +886,10 @@ def _row_of(node: Value):
 
 
 def _compile(inputs, outputs, single, made, first_use) -> Tape:
-    order, seen = [], set()
-    for out in outputs:
-        for node in topological_order(out):
-            if node not in seen:
-                seen.add(node)
-                order.append(node)
+    # One traversal for all outputs: a root above them (never part of the tape).
+    root = Value(0.0)
+    root._prev = tuple(outputs)
+    order = topological_order(root)[:-1]
     input_index = {id(x): i for i, x in enumerate(inputs)}
     parameters, constants = [], []
     depth: dict[int, int] = {}

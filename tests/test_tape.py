@@ -368,6 +368,48 @@ def test_columns_may_come_as_one_array_with_a_row_per_input():
         tape.forward_arrays(X)
 
 
+def test_results_are_never_the_arrays_a_tape_reuses_between_calls():
+    model = MLP(2, [3, 2], seed=9)
+    tape = trace(lambda a, b: model([a, b]), 0.0, 0.0)
+    columns = [np.array([0.5, -1.0]), np.array([2.0, 0.3])]
+    first = tape.backward_arrays(columns)
+    again = tape.backward_arrays(columns)
+    for array in (first[0], first[1], *first[2]):
+        array[...] = np.nan  # scribbling on one call's results changes no other call
+    third = tape.backward_arrays(columns)
+    for a, b in zip((again[0], again[1], *again[2]), (third[0], third[1], *third[2]),
+                    strict=True):
+        assert_close(a, b)
+    assert_close(tape.forward_arrays(columns), again[0])
+
+
+def test_threads_replaying_one_tape_at_once_get_their_own_numbers():
+    import threading
+
+    w = Value(1.5)
+    tape = trace(lambda x: (x * w).tanh(), 0.0)
+    results, errors = {}, []
+
+    def replay(k):
+        try:
+            x = np.full(50, float(k))
+            for _ in range(200):
+                outputs, grads, _ = tape.backward_arrays([x])
+            results[k] = (outputs, grads)
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=replay, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for k, (outputs, grads) in results.items():
+        assert_close(outputs, np.full(50, math.tanh(1.5 * k)))
+        assert_close(grads, [50 * k * (1 - math.tanh(1.5 * k) ** 2)])
+
+
 def test_a_number_column_is_broadcast_and_numbers_only_make_one_sample():
     tape = trace(lambda a, b: a * b, 1.0, 1.0)
     assert_close(tape(np.array([1.0, 2.0]), 3), [3.0, 6.0])
