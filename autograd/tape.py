@@ -619,7 +619,10 @@ class Tape:
 
     @property
     def bytes_per_sample(self) -> int:
-        """Bytes of the per-sample arrays one backward_arrays call holds (values and gradients)."""
+        """Bytes per sample of the arrays a backward pass uses (values and gradients).
+
+        Up to _KEPT_BYTES in all, they stay allocated for the thread's next call.
+        """
         return 2 * 8 * self._n_sampled
 
     def __repr__(self) -> str:
