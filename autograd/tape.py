@@ -39,6 +39,7 @@ autograd`` stays standard-library only and imports this module on first use of
 
 from __future__ import annotations
 
+import copy
 import numbers
 import sys
 import threading
@@ -353,6 +354,16 @@ class _Rows:
         # no gradient for constants (and what is computed from constants only)
         self.wanted = sampled or not frozen.issuperset(indices)
 
+    def without_inputs(self, n_inputs: int) -> _Rows:
+        """These rows, wanting no gradient if they are all inputs (the first S rows)."""
+        rows = self.rows
+        last = rows.stop - 1 if isinstance(rows, slice) else (rows.max() if len(rows) else -1)
+        if not self.sampled or last >= n_inputs:
+            return self
+        clone = copy.copy(self)
+        clone.wanted = False
+        return clone
+
     def read(self, S, U, sampled_step: bool):
         if self.sampled:
             return S[self.rows]
@@ -453,13 +464,15 @@ class _NAry(_Step):
         c = np.broadcast_to(g[:, None], X.shape) * local
         batch = X.shape[2:]
         if self.uniform_rows is None:
-            self.sampled_rows.add(GS, GU, c.reshape((-1,) + batch), True)
+            if self.sampled_rows.wanted:
+                self.sampled_rows.add(GS, GU, c.reshape((-1,) + batch), True)
         elif self.sampled_rows is None:
             if self.uniform_rows.wanted:
                 self.uniform_rows.add(GS, GU, c.reshape((-1,) + batch), self.sampled)
         else:
-            self.sampled_rows.add(GS, GU, c[:, self.sampled_positions].reshape((-1,) + batch),
-                                  True)
+            if self.sampled_rows.wanted:
+                self.sampled_rows.add(
+                    GS, GU, c[:, self.sampled_positions].reshape((-1,) + batch), True)
             if self.uniform_rows.wanted:
                 self.uniform_rows.add(
                     GS, GU, c[:, self.uniform_positions].reshape((-1,) + batch), True)
@@ -494,12 +507,14 @@ class _MatrixDot(_Step):
         if self.shared is not None:
             if self.weights.wanted:
                 self.weights.add(GS, GU, np.dot(g, X.T).reshape(-1), False)
-            self.shared.add(GS, GU, np.dot(W.T, g), True)
+            if self.shared.wanted:
+                self.shared.add(GS, GU, np.dot(W.T, g), True)
         else:
             if self.weights.wanted:
                 self.weights.add(GS, GU, np.einsum("mb,mkb->mk", g, X).reshape(-1), False)
-            self.inputs.add(GS, GU, (W[:, :, None] * g[:, None, :]).reshape(-1, g.shape[1]),
-                            True)
+            if self.inputs.wanted:
+                self.inputs.add(
+                    GS, GU, (W[:, :, None] * g[:, None, :]).reshape(-1, g.shape[1]), True)
 
 
 class _Dense(_Step):
@@ -539,7 +554,19 @@ class _Dense(_Step):
             self.bias.add(GS, GU, g, True)
         if self.weights.wanted:
             self.weights.add(GS, GU, np.dot(g, X.T).reshape(-1), False)
-        self.shared.add(GS, GU, np.dot(W.T, g), True)
+        if self.shared.wanted:
+            self.shared.add(GS, GU, np.dot(W.T, g), True)
+
+
+def _without_inputs(step: _Step, n_inputs: int) -> _Step:
+    """A copy of ``step`` that sends no gradient to operands reading inputs only."""
+    clone = copy.copy(step)
+    for name, value in vars(step).items():
+        if isinstance(value, _Rows):
+            setattr(clone, name, value.without_inputs(n_inputs))
+        elif isinstance(value, list) and value and isinstance(value[0], _Rows):
+            setattr(clone, name, [rows.without_inputs(n_inputs) for rows in value])
+    return clone
 
 
 def _fuse_layers(steps: list, uses: dict) -> list:
@@ -603,6 +630,7 @@ class Tape:
         self._input_names = input_names
         self.fn = None  # the traced function (set by trace), for rebuild()
         self._workspace = threading.local()  # per thread: S and GS kept between calls
+        self._without_inputs = None  # the steps for input_grads=False, made when needed
 
     # -- what it is ---------------------------------------------------------------------------
 
@@ -742,13 +770,15 @@ class Tape:
             S, U, _ = self._run(columns, params, keep=False)
         return self._gather_outputs(S, U)
 
-    def backward_arrays(self, columns, seed=None, params=None):
+    def backward_arrays(self, columns, seed=None, params=None, input_grads: bool = True):
         """(outputs, param_grads (P,), input_grads): forward and backward over a batch.
 
         ``param_grads`` sums over the samples ``seed_b * d(out_b)/d(param)``;
-        ``input_grads`` is one array (B,) per input. No Value is read (with
-        ``params``) or written.
+        ``input_grads`` is one array (B,) per input, or None with
+        ``input_grads=False``, which skips their arithmetic (training needs only
+        the parameters' gradients). No Value is read (with ``params``) or written.
         """
+        steps = self._steps if input_grads else self._parameter_steps()
         with np.errstate(all="ignore"):
             S, U, kept = self._run(columns, params, keep=True)
             seed = self._seed(seed, S.shape[1])
@@ -759,14 +789,23 @@ class Tape:
                     GS[i] += seed[:, j]
                 else:
                     GU[i] += seed[:, j].sum()
-            for step, cached in zip(reversed(self._steps), reversed(kept), strict=True):
+            for step, cached in zip(reversed(steps), reversed(kept), strict=True):
                 step.backward(S, U, GS, GU, cached)
         outputs = self._gather_outputs(S, U)
         param_grads = GU[self._parameter_slots]
         if isinstance(self._parameter_slots, slice):
             param_grads = param_grads.copy()
-        # one copy for all inputs (the rows are views of it), so GS itself is freed
+        if not input_grads:
+            return outputs, param_grads, None
+        # one copy for all inputs (the rows are views of it), never GS itself
         return outputs, param_grads, list(GS[:self._n_inputs].copy())
+
+    def _parameter_steps(self) -> list:
+        """The steps with no gradient sent to the inputs (made on first use, then kept)."""
+        if self._without_inputs is None:
+            self._without_inputs = [_without_inputs(step, self._n_inputs)
+                                    for step in self._steps]
+        return self._without_inputs
 
     def _seed(self, seed, size) -> np.ndarray:
         k = len(self._outputs)

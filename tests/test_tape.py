@@ -83,6 +83,9 @@ def test_leaves_reached_through_a_closure_are_parameters_with_summed_gradients(e
     assert_close(input_grads[0], expected_grads[0])
     by_parameter = dict(zip(tape.parameters, param_grads, strict=True))
     assert_close([by_parameter.get(p, 0.0) for p in parameters], expected_param_grads)
+    _, param_grads_only, none = tape.backward_arrays([rows[:, 0]], input_grads=False)
+    assert none is None
+    assert_close(param_grads_only, param_grads)
 
 
 @BOUNDED
