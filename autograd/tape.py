@@ -388,7 +388,8 @@ class _Rows:
 
 
 class _Step:
-    """m nodes of one row at one depth, computed by one numpy call; outputs out[0]:out[1]."""
+    """m nodes of one row at one depth, computed together; their slots are ``out`` (a slice)
+    of S when ``sampled`` (an array per sample), else of U (one number each)."""
 
     def __init__(self, family, param, sampled: bool, start: int, stop: int):
         self.family, self.param, self.sampled = family, param, sampled
@@ -443,9 +444,8 @@ class _NAry(_Step):
         batch = S.shape[1:] if self.sampled else ()
         if self.uniform_rows is None:
             return S[self.sampled_rows.rows].reshape((self.m, self.n) + batch)
-        if self.sampled_rows is None:
-            values = U[self.uniform_rows.rows].reshape(self.m, self.n)
-            return np.broadcast_to(values[..., None], values.shape + batch) if batch else values
+        if self.sampled_rows is None:  # then the step is uniform too
+            return U[self.uniform_rows.rows].reshape(self.m, self.n)
         X = np.empty((self.m, self.n) + batch)
         X[:, self.sampled_positions] = S[self.sampled_rows.rows].reshape(
             (self.m, len(self.sampled_positions)) + batch)
