@@ -193,7 +193,7 @@ def test_payload_numbers_are_formatted_like_draw_dot():
     assert payload["names"][seed_node] == "L" and seed_upstream == "1.00"
     e_step = next(s for s in payload["steps"][1:] if payload["names"][s[0]] == "e")
     # e = a * b, dL/de = -2: a gets -2 * b = 6, b gets -2 * a = -4
-    assert [c[1:4] for c in e_step[3]] == [["-3.00", "6.00", "6.00"], ["2.00", "-4.00", "-4.00"]]
+    assert [c[1:4] for c in e_step[3]] == [["−3.00", "6.00", "6.00"], ["2.00", "−4.00", "−4.00"]]
 
 
 def pictures_of(html: str) -> list[str]:

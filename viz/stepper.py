@@ -21,8 +21,8 @@ running total.
 Names. Every box shows its name and the panel uses exactly those names (one
 name per node, ``viz._trace.display_names``): the node's label, its ``names=``
 parameter name, else ``n{i}``, its index in ``topological_order(root)`` (also
-its name in the SVG); the stepper passes ``n{i}`` to ``draw_dot`` as the name
-of each unlabelled node, so those boxes show it. In a derivative, a name of
+its name in the SVG), which ``draw_dot`` shows in each unnamed box. Colours
+follow the drawing's scale (``viz.graph.colour_scale``). In a derivative, a name of
 more than one character is written in parentheses: ``dL/d(n5)``,
 ``∂(n5)/∂(w.1)``.
 
@@ -57,8 +57,8 @@ from contextlib import contextmanager
 import autograd
 
 from . import _page, _style
-from ._trace import display_names, every_name, formulas, term, trace
-from .graph import draw_dot, render_svg
+from ._trace import display_names, formulas, names_of, scopes_and_labels, term, trace
+from .graph import colour_scale, draw_dot, render_svg
 
 
 def step_through(root, grad: float = 1.0, **draw_options) -> Stepper:
@@ -102,16 +102,19 @@ class Stepper(_page.Page):
         order = autograd.topological_order(root)
         self.precision = draw_options.get("precision", 4)
         given = draw_options.get("names")
-        self.names = display_names(order, given)
+        cluster, depth = draw_options.get("cluster", False), draw_options.get("depth")
+        self.names = display_names(order, given, cluster, depth)
         self._leaves = [not node._prev for node in order]
         with _grads_kept(order):  # backward_steps and the drawing write .grad
             self.records, totals = trace(root, order, self.names, grad)
             # Laid out with the final gradients, every grad field fits its last number.
             for node, total in zip(order, totals, strict=True):
                 node.grad = total
-            drawn = {**draw_options, "show_grad": True, "names": every_name(order, given)}
+            drawn = {**draw_options, "show_grad": True}
             self.svg = render_svg(draw_dot(root, **drawn))
-        self._scale = _style.scale_of(totals)
+            # The drawing's colour scale (root and constants left out), so colours agree.
+            _, labels = scopes_and_labels(order, names_of(given), cluster is not False, depth)
+            self._scale = colour_scale(order, labels)
         self.positions = [0] + [
             k for k, record in enumerate(self.records) if k and record["contributions"]
         ]
@@ -137,7 +140,7 @@ class Stepper(_page.Page):
     def _payload(self) -> dict:
         """The shown positions as the viewer reads them: indices, formatted numbers and colours."""
         number = lambda x: _style.fmt(x, self.precision)
-        fill = lambda x: _style.shade(x, self._scale)
+        fill = self._scale.shade
         last_contribution = {}  # a leaf's last contribution makes its gradient final
         for k, record in enumerate(self.records):
             for j, c in enumerate(record["contributions"]):
