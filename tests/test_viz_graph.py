@@ -80,6 +80,16 @@ def scoped_mlp_loss(n_points, sizes, seed=0):
     return loss
 
 
+def mlp_output(sizes, x):
+    """An nn.MLP (seed 0) of these sizes, its output on x after backward, and its order."""
+    import nn
+
+    model = nn.MLP(sizes[0], sizes[1:], seed=0)
+    out = model(x)
+    out.backward()
+    return model, out, autograd.topological_order(out)
+
+
 def node_lines(source):
     """name -> attribute text of each node statement in DOT source."""
     found = dict(re.findall(r"^\s*(\w+) \[(.*)\]$", source, flags=re.M))
@@ -97,8 +107,10 @@ def cluster_paths(source):
         line = line.strip()
         if line.startswith("subgraph cluster"):
             stack.append(None)
-        elif stack and stack[-1] is None and (label := re.search(r'label="([^"]*)"', line)):
-            stack[-1] = label.group(1)
+        elif stack and stack[-1] is None and (
+            label := re.search(r'label=(?:"([^"]*)"|([\w.]+))', line)
+        ):
+            stack[-1] = label.group(1) or label.group(2)
         elif line == "}" and stack:
             stack.pop()
         elif (match := re.match(r"^(\w+) \[", line)) and stack:
@@ -397,6 +409,22 @@ def test_cluster_depth_stops_the_nesting():
     assert sorted(set(map(tuple, paths.values()))) == [("layers.0",), ("layers.1",)]
 
 
+def test_cluster_draws_a_layers_inputs_in_an_inputs_box_inside_it():
+    model, out, order = mlp_output([2, 3, 1], [0.5, -1.0])
+    source = draw_dot(out, cluster=True, names=model).source
+    paths = cluster_paths(source)
+    inputs = [f"n{i}" for i, n in enumerate(order) if not n._prev and n.data in (0.5, -1.0)
+              and not n.label and n.scope is None]
+    assert inputs and all(paths[name] == ["layers.0", "inputs"] for name in inputs)
+
+
+def test_cluster_titles_have_room_and_the_legend_follows_the_root():
+    source = draw_dot(scoped_mlp_loss(1, [2, 3, 1]), cluster=True).source
+    assert 'margin="8,20"' in source and "remincross=false" in source
+    root = f"n{len(autograd.topological_order(scoped_mlp_loss(1, [2, 3, 1]))) - 1}"
+    assert (root, "legend") in edges(source)
+
+
 def module_boxes(source):
     """title -> (node name, attributes) of the module boxes of a collapsed drawing."""
     return {
@@ -568,12 +596,7 @@ def test_render_without_dot_says_how_to_install(no_dot, tmp_path):
 
 
 def test_names_label_parameters_and_place_them_in_their_module_box():
-    import nn
-
-    model = nn.MLP(2, [2, 1], seed=0)
-    out = model([1.0, -1.0])
-    out.backward()
-    order = autograd.topological_order(out)
+    model, out, order = mlp_output([2, 2, 1], [1.0, -1.0])
     source = draw_dot(out, cluster=True, names=model).source
     paths, nodes = cluster_paths(source), node_lines(source)
     weight = order.index(model.layers[0].neurons[1].w[0])
@@ -583,12 +606,7 @@ def test_names_label_parameters_and_place_them_in_their_module_box():
 
 
 def test_names_without_clusters_are_full_dotted_names_unique_per_box():
-    import nn
-
-    model = nn.MLP(2, [3, 1], seed=0)
-    out = model([1.0, -1.0])
-    out.backward()
-    order = autograd.topological_order(out)
+    model, out, order = mlp_output([2, 3, 1], [1.0, -1.0])
     nodes = node_lines(draw_dot(out, names=model).source)
     shown = {name: re.search(r'label="\{ ([^ |]+) \|', nodes[f"n{i}"]).group(1)
              for i, name in enumerate(f"n{i}" for i in range(len(order)))}
@@ -597,12 +615,7 @@ def test_names_without_clusters_are_full_dotted_names_unique_per_box():
 
 
 def test_names_with_depth_keep_the_part_below_the_box():
-    import nn
-
-    model = nn.MLP(2, [2, 1], seed=0)
-    out = model([1.0, -1.0])
-    out.backward()
-    order = autograd.topological_order(out)
+    model, out, order = mlp_output([2, 2, 1], [1.0, -1.0])
     nodes = node_lines(draw_dot(out, names=model, cluster=True, depth=1).source)
     weight = order.index(model.layers[0].neurons[1].w[0])
     assert 'label="{ neurons.1.w.0 | data' in nodes[f"n{weight}"]
@@ -712,3 +725,57 @@ def test_too_large_a_graph_raises_graph_too_large_error_with_the_count():
         draw_dot(y, max_nodes=10)
     assert caught.value.count == len([n for n in autograd.topological_order(y)])
     assert caught.value.max_nodes == 10 and isinstance(caught.value, ValueError)
+
+
+def test_explain_names_each_node_as_the_graph_shows_it():
+    from autograd.expression import parse
+    from viz.cli.expressions import explain_rows
+
+    expr = parse("a * b + a")
+    out = expr.evaluate({"a": Value(2.0, label="a"), "b": Value(-3.0, label="b")})
+    rows = explain_rows(out)
+    shown = set(re.findall(r'label="\{ ([^ |]+) \|', draw_dot(out).source))
+    named = {row[3] for row in rows} | {row[1].split(" = ")[0] for row in rows}
+    assert "n2" in named and named <= shown
+
+
+def box_positions(graph):
+    """title -> (x, y) of each module box in Graphviz's layout (y grows upwards)."""
+    titles = {name: re.search(r"<B>([^<]*)</B>", attrs).group(1)
+              for name, attrs in node_lines(graph.source).items() if "<B>" in attrs}
+    plain = graph.pipe(format="plain").decode()
+    found = {}
+    for line in plain.splitlines():
+        parts = line.split()
+        if parts[0] == "node" and parts[1] in titles:
+            found.setdefault(titles[parts[1]], []).append((float(parts[2]), float(parts[3])))
+    return found
+
+
+@pytest.mark.graphviz
+def test_collapsed_neurons_stand_in_natural_order():
+    loss = scoped_mlp_loss(3, [2, 16, 16, 1])
+    positions = box_positions(draw_dot(loss, cluster="collapse"))
+    for layer in range(2):
+        # two boxes titled neurons.k (one per layer): take this layer's column by x
+        columns = sorted({round(x, 1) for k in range(16) for x, _ in positions[f"neurons.{k}"]})
+        column = columns[layer]
+        tops = [next(y for x, y in positions[f"neurons.{k}"] if round(x, 1) == column)
+                for k in range(16)]
+        assert tops == sorted(tops, reverse=True)  # neurons.0 on top ... neurons.15 last
+
+
+def test_collapsed_module_boxes_are_coloured_by_their_strongest_output():
+    loss = scoped_mlp_loss(5, [2, 4, 4, 1])
+    boxes = module_boxes(draw_dot(loss, cluster="collapse", depth=1).source)
+    for title in ("layers.0", "layers.1"):
+        assert S.GROUP_FILL not in boxes[title][1]
+        fill = re.search(r'fillcolor="(#\w+)"', boxes[title][1]).group(1)
+        assert fill in S.GRAD_POSITIVE + S.GRAD_NEGATIVE
+
+
+def test_collapse_draws_a_root_made_in_a_module_inside_its_box():
+    model, out, order = mlp_output([2, 2, 1], [1.0, 2.0])  # the root is the last neuron's "+ b"
+    source = draw_dot(out, cluster="collapse", names=model).source
+    assert f"n{len(order) - 1} [" not in source  # not a record outside the box
+    assert "grad 1.0000" in module_boxes(source)["neurons.0"][1]

@@ -45,8 +45,19 @@ module call), which gives two ways to draw a big graph:
   grad of its output or their range). Leaves outside any module (parameters,
   inputs) are gathered into one box per set of boxes that consume them, and
   connected stretches of operations outside any module (a loss over a batch)
-  become one box each. The root always stays a record. A group of one node is
-  drawn as the node itself.
+  become one box each (a loss that opens a scope, such as ``hinge`` or
+  ``l2_penalty``, is a module box under that name). The root stays a record,
+  unless it was made inside a module (the last neuron's ``+ b``): then it is
+  in that module's box. A group of one node is drawn as the node itself. A
+  box is coloured by its strongest output gradient, like the nodes it
+  stands for.
+
+Both ways draw the modules in their natural order (``neurons.0``,
+``neurons.1``, … ``neurons.15``: numbers sorted as numbers), the modules
+fed by the same boxes side by side in that order; box titles stand at the
+top right with room reserved above the nodes, so no box or edge hides them;
+with ``cluster=True`` the numbers fed to a layer's neurons are drawn in an
+``inputs`` box inside the layer's box; the legend follows the root.
 
 ``names`` labels nodes that have no label of their own: pass a Module (its
 ``named_parameters()``), a mapping name -> Value or (name, Value) pairs.
@@ -386,7 +397,7 @@ class _Plan:
         # Modules: every node made inside a module call, cut at depth.
         for node in order:
             path = _cut(self.scope[node], depth)
-            if path is not None and node is not root:
+            if path is not None:  # the root too: the last neuron's "+ b" stays in its box
                 if path not in modules:
                     modules[path] = _Group("module", path)
                 self.owner[node] = modules[path]
@@ -551,6 +562,10 @@ class _Drawing:
 
     def draw(self, plan: _Plan, boxes: bool, legend: bool) -> None:
         owner = plan.owner
+        if boxes or plan.groups:
+            # Graphviz's last crossing-minimisation pass over clusters would undo the
+            # natural order of the modules (neurons.1 ... neurons.15, then neurons.0).
+            self.graph.graph_attr["remincross"] = "false"
         outputs = self._group_outputs(plan)
         # Colours: what is drawn (values, and each group by its strongest output); the
         # scale from the gradients that matter, not the root's 1 nor constants'.
@@ -561,11 +576,13 @@ class _Drawing:
 
         # Nodes: drawn nodes inside their scope boxes (cluster=True) or at top level.
         parents = {g.title.rpartition("/")[0] for g in plan.groups if g.kind == "module"}
+        inputs = _module_inputs(plan) if boxes else {}
         tree = _ScopeTree()
         for node in plan.order:
             group = owner[node]
             if group is None:
-                tree.add(_cut(plan.scope[node], plan.depth) if boxes else None, ("node", node))
+                path = inputs.get(node) or (_cut(plan.scope[node], plan.depth) if boxes else None)
+                tree.add(path, ("node", node))
             elif group.members[0] is node:
                 # A module box sits inside the boxes of its enclosing modules; the
                 # nodes a module makes outside its children (nn's input conversion)
@@ -575,10 +592,12 @@ class _Drawing:
                     path = group.title
                     enclosing = path if path in parents else path.rpartition("/")[0]
                 tree.add(enclosing or None, ("group", group))
+        self._feeds = _feeds(plan)
         self._emit(self.graph, tree.top, outputs, plan.label, [0])
         self._edges(plan)
         if legend and self.colour:
-            self._legend(coloured)
+            root = plan.order[-1]
+            self._legend(coloured, owner[root].name if owner[root] else f"n{len(plan.order) - 1}")
 
     def _group_outputs(self, plan: _Plan) -> dict[_Group, list[Value]]:
         """For each group, its members used outside it (or the root), in graph order."""
@@ -597,12 +616,31 @@ class _Drawing:
         return outputs
 
     def _emit(self, target, branch: _Branch, outputs, labels, counter: list[int]) -> None:
+        """The items of one box, then its sub-boxes, modules in natural order (neurons.2
+        before neurons.10); modules fed by the same boxes (the neurons of a layer) are
+        kept in that order side by side."""
+        groups = iter(sorted((item for kind, item in branch.items if kind == "group"),
+                             key=lambda g: _natural(g.title)))
         for kind, item in branch.items:
             if kind == "node":
                 self.value_node(target, item, labels[item])
             else:
-                self.group_node(target, item, outputs[item])
-        for path, sub in branch.children.items():
+                group = next(groups)
+                self.group_node(target, group, outputs[group])
+        siblings: dict[frozenset, list[_Group]] = {}
+        for kind, item in branch.items:
+            if kind == "group" and item.kind == "module" and self._feeds.get(item):
+                siblings.setdefault(self._feeds[item], []).append(item)
+        for row in siblings.values():
+            if len(row) > 1:
+                with target.subgraph() as same:
+                    same.attr(rank="same")
+                    # A flat edge a -> b puts b right of a, or above it when rankdir is
+                    # LR or RL: chain them so that the first stands first (left, top).
+                    row.sort(key=lambda g: _natural(g.title), reverse=self.horizontal_records)
+                    for a, b in zip(row, row[1:], strict=False):
+                        same.edge(a.name, b.name, style="invis")
+        for path, sub in sorted(branch.children.items(), key=lambda item: _natural(item[0])):
             with target.subgraph(name=f"cluster_{counter[0]}") as box:
                 counter[0] += 1
                 box.attr(
@@ -613,7 +651,10 @@ class _Drawing:
                     fontname=S.FONT,
                     fontsize="11",
                     fontcolor="#52606d",
-                    labeljust="l",
+                    # Room above the nodes for the title, which stands at the right, clear of
+                    # the edges coming in from the left: no box or edge hides it.
+                    labeljust="r",
+                    margin="8,20",
                 )
                 self._emit(box, sub, outputs, labels, counter)
 
@@ -643,7 +684,7 @@ class _Drawing:
             width = 0.9 + min(3.0, math.log10(count))
             self.graph.edge(tail, head, penwidth=f"{width:.2f}")
 
-    def _legend(self, grads: list[float]) -> None:
+    def _legend(self, grads: list[float], root: str) -> None:
         nonfinite = any(not math.isfinite(g) for g in grads)
         rows = "".join(
             f'<TR><TD BGCOLOR="{fill}" WIDTH="18" HEIGHT="12"></TD>'
@@ -655,12 +696,53 @@ class _Drawing:
             '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>grad</B></TD></TR>'
             f"{rows}</TABLE>>"
         )
-        # rank=sink: the legend stands after the root (at the right for rankdir LR).
+        # rank=sink and an invisible edge from the root: the legend stands just after the
+        # root (at the right for rankdir LR), never between clusters.
         with self.graph.subgraph(name="legend_rank", graph_attr={"rank": "sink"}) as sink:
             sink.node(
                 "legend", table, shape="box", style="rounded", color="#bbbbbb",
                 fillcolor="white", fontsize="10",
             )
+        self.graph.edge(root, "legend", style="invis")
+
+
+def _natural(text: str) -> list:
+    """A sort key that orders numbers by value: neurons.2 before neurons.10."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"(\d+)", text)]
+
+
+def _feeds(plan: _Plan) -> dict[_Group, frozenset]:
+    """For each module box, the drawn things that feed it (group or node names)."""
+    owner, index = plan.owner, {node: i for i, node in enumerate(plan.order)}
+    feeds: dict[_Group, set] = {}
+    for node in plan.order:
+        group = owner[node]
+        if group is None or group.kind != "module":
+            continue
+        for child in node._prev:
+            source = owner[child]
+            if source is not group:
+                feeds.setdefault(group, set()).add(
+                    source.name if source is not None else f"n{index[child]}")
+    return {group: frozenset(names) for group, names in feeds.items()}
+
+
+def _module_inputs(plan: _Plan) -> dict[Value, str]:
+    """Unnamed leaves outside any module that several modules inside one top-level module
+    consume (the numbers fed to a layer's neurons): drawn in an ``inputs`` box inside that
+    module's box. A leaf only one module consumes (an unnamed weight) stays where it was."""
+    consumers: dict[Value, set] = {}
+    for node in plan.order:
+        for child in node._prev:
+            if not child._prev and plan.scope[child] is None and not plan.label[child]:
+                consumers.setdefault(child, set()).add(plan.scope[node])
+    placed = {}
+    for leaf, scopes in consumers.items():
+        tops = {None if scope is None else scope.split("/")[0] for scope in scopes}
+        if len(scopes) > 1 and len(tops) == 1 and None not in tops:
+            placed[leaf] = f"{tops.pop()}/inputs"
+    return placed
 
 
 def _strongest(values: list[Value]) -> float:
