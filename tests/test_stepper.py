@@ -316,3 +316,12 @@ def test_panel_names_parameters_as_the_drawing_does():
     stepper = viz.step_through(model([0.5, -1.0]), names=model, cluster=True)
     assert {"w.0", "w.1", "b"} <= set(stepper.names)
     assert any(c["name"] == "w.0" for r in stepper.records for c in r["contributions"])
+
+
+def test_display_bundle_carries_a_png_of_the_finished_pass_beside_the_viewer():
+    import base64
+
+    stepper = viz.step_through(lecture_graph())
+    bundle = stepper._repr_mimebundle_()
+    assert "crs" in bundle["text/html"] and "Stepper" in bundle["text/plain"]
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")

@@ -139,7 +139,7 @@ class Digraph(graphviz.Digraph):
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         try:
             svg = fit_width(_pipe(self, "svg").decode("utf-8"))
-            png = base64.b64encode(_pipe(self, "png")).decode("ascii")
+            png = base64.b64encode(render_png(self)).decode("ascii")
         except GraphvizNotFoundError:
             return {"text/plain": f"{INSTALL_HINT}\n\nDOT source:\n{self.source}"}
         except graphviz.CalledProcessError as error:  # dot ran and failed: say why, show the source
@@ -169,6 +169,11 @@ def fit_width(svg: str) -> str:
     """SVG text that a notebook scales down to its width (never up), keeping the aspect ratio."""
     return _SVG_OPEN.sub(
         lambda m: f'<svg{m.group(1)} style="max-width:100%;height:auto">', svg, count=1)
+
+
+def render_png(digraph: graphviz.Graph) -> bytes:
+    """The PNG bytes of a graphviz graph; GraphvizNotFoundError when `dot` is missing."""
+    return _pipe(digraph, "png")
 
 
 def render_svg(digraph: graphviz.Graph) -> str:

@@ -38,7 +38,8 @@ the viewer (run the cell again, ``jupyter trust notebook.ipynb``, or open a
 file written by ``.save``) above a static picture of the finished pass (every
 gradient filled in), an ``<img>`` of the SVG that the sanitizer keeps.
 ``.save(path)`` writes the viewer as a standalone HTML page that any browser
-opens offline.
+opens offline. Its display bundle also holds a PNG of the finished pass, for
+viewers that show no pictures inside HTML (GitHub's preview).
 
 Decisions. ``step_through`` leaves every ``.grad`` as it found it: it shows a
 fresh backward pass (as ``backward()`` from zero gradients), whatever the
@@ -52,13 +53,14 @@ to install it) instead of returning a viewer that cannot draw.
 
 from __future__ import annotations
 
+import base64
 from contextlib import contextmanager
 
 import autograd
 
 from . import _page, _style
 from ._trace import display_names, formulas, names_of, scopes_and_labels, term, trace
-from .graph import colour_scale, draw_dot, render_svg
+from .graph import colour_scale, draw_dot, render_png, render_svg
 
 
 def step_through(root, grad: float = 1.0, **draw_options) -> Stepper:
@@ -111,7 +113,9 @@ class Stepper(_page.Page):
             for node, total in zip(order, totals, strict=True):
                 node.grad = total
             drawn = {**draw_options, "show_grad": True}
-            self.svg = render_svg(draw_dot(root, **drawn))
+            graph = draw_dot(root, **drawn)
+            self.svg = render_svg(graph)
+            self._png = _png_of(graph)
             # The drawing's colour scale (root and constants left out), so colours agree.
             _, labels = scopes_and_labels(order, names_of(given), cluster is not False, depth)
             self._scale = colour_scale(order, labels)
@@ -131,6 +135,11 @@ class Stepper(_page.Page):
 
     def _title(self) -> str:
         return f"Backward pass of {self.names[-1]}"
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        """The viewer (HTML) with a PNG of the finished pass beside it, for viewers that show
+        no HTML pictures (GitHub's preview of a committed notebook)."""
+        return {"text/html": self.to_html(), "image/png": self._png, "text/plain": repr(self)}
 
     def _content(self, container: str):
         svg = _page.prefix_ids(self.svg, container)
@@ -174,6 +183,11 @@ class Stepper(_page.Page):
             "textOn": {f: _style.text_color(f) for f in sorted(fills)},
             "steps": steps,
         }
+
+
+def _png_of(graph) -> str:
+    """The graph as PNG, base64 (what a notebook stores)."""
+    return base64.b64encode(render_png(graph)).decode("ascii")
 
 
 @contextmanager

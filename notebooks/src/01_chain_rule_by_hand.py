@@ -89,7 +89,7 @@ loss's own gradient, 1, does not set the scale, so the nine parameter
 gradients, 0.0007 to 0.054, take three different shades: `w12` and `w22`
 barely matter, the output layer's parameters most.
 """),
-    code("draw_dot(loss)"),
+    code("draw_dot(loss, rankdir='TB')  # top to bottom: the 28 boxes fit the page's width"),
     md("""
 ## One gradient-descent step
 
