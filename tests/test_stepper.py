@@ -325,3 +325,19 @@ def test_display_bundle_carries_a_png_of_the_finished_pass_beside_the_viewer():
     bundle = stepper._repr_mimebundle_()
     assert "crs" in bundle["text/html"] and "Stepper" in bundle["text/plain"]
     assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+
+
+def test_panel_names_are_the_boxes_names_with_and_without_clusters():
+    import re
+
+    import nn
+
+    model = nn.MLP(2, [3, 1], seed=0)
+    out = model([0.5, -1.0])
+    for options in ({}, {"cluster": True}):
+        stepper = viz.step_through(out, names=model, **options)
+        shown = set(re.findall(r">([^<>]+)</text>", stepper.svg))
+        assert set(stepper.names) <= {text.replace("\u00a0", " ") for text in shown}
+    flat = viz.step_through(out, names=model).names
+    assert "layers.0.neurons.2.w.0" in flat and len(set(flat)) == len(flat)
+    assert "w.0" in viz.step_through(out, names=model, cluster=True).names
