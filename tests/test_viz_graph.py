@@ -779,3 +779,17 @@ def test_collapse_draws_a_root_made_in_a_module_inside_its_box():
     source = draw_dot(out, cluster="collapse", names=model).source
     assert f"n{len(order) - 1} [" not in source  # not a record outside the box
     assert "grad 1.0000" in module_boxes(source)["neurons.0"][1]
+
+
+@pytest.mark.graphviz
+def test_the_png_of_a_wide_graph_is_at_most_png_widest_pixels():
+    import struct
+
+    from viz.graph import PNG_WIDEST
+
+    x = Value(1.0, label="x")
+    for _ in range(60):
+        x = x * 1.01
+    png = base64.b64decode(draw_dot(x)._repr_mimebundle_()["image/png"])
+    width = struct.unpack(">I", png[16:20])[0]
+    assert 1000 < width <= PNG_WIDEST

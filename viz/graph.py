@@ -138,8 +138,9 @@ class Digraph(graphviz.Digraph):
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         try:
-            svg = fit_width(_pipe(self, "svg").decode("utf-8"))
-            png = base64.b64encode(render_png(self)).decode("ascii")
+            svg = _pipe(self, "svg").decode("utf-8")
+            png = base64.b64encode(render_png(self, _png_dpi(svg))).decode("ascii")
+            svg = fit_width(svg)
         except GraphvizNotFoundError:
             return {"text/plain": f"{INSTALL_HINT}\n\nDOT source:\n{self.source}"}
         except graphviz.CalledProcessError as error:  # dot ran and failed: say why, show the source
@@ -171,9 +172,26 @@ def fit_width(svg: str) -> str:
         lambda m: f'<svg{m.group(1)} style="max-width:100%;height:auto">', svg, count=1)
 
 
-def render_png(digraph: graphviz.Graph) -> bytes:
-    """The PNG bytes of a graphviz graph; GraphvizNotFoundError when `dot` is missing."""
+def render_png(digraph: graphviz.Graph, dpi: float | None = None) -> bytes:
+    """The PNG bytes of a graphviz graph (at ``dpi``, Graphviz's 96 by default);
+    GraphvizNotFoundError when `dot` is missing."""
+    if dpi is not None:
+        digraph = digraph.copy()
+        digraph.graph_attr["dpi"] = f"{dpi:.1f}"
     return _pipe(digraph, "png")
+
+
+PNG_WIDEST = 2400  # pixels: a notebook's PNG of a wider graph is drawn at a lower dpi
+_SVG_WIDTH = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)pt"')
+
+
+def _png_dpi(svg: str) -> float | None:
+    """The dpi that keeps the PNG of this SVG at most PNG_WIDEST pixels wide (None: 96 does)."""
+    found = _SVG_WIDTH.search(svg)
+    if not found:
+        return None
+    inches = float(found.group(1)) / 72
+    return None if inches * 96 <= PNG_WIDEST else PNG_WIDEST / inches
 
 
 def render_svg(digraph: graphviz.Graph) -> str:

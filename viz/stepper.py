@@ -60,7 +60,7 @@ import autograd
 
 from . import _page, _style
 from ._trace import display_names, formulas, names_of, scopes_and_labels, term, trace
-from .graph import colour_scale, draw_dot, render_png, render_svg
+from .graph import _png_dpi, colour_scale, draw_dot, render_png, render_svg
 
 
 def step_through(root, grad: float = 1.0, **draw_options) -> Stepper:
@@ -115,7 +115,7 @@ class Stepper(_page.Page):
             drawn = {**draw_options, "show_grad": True}
             graph = draw_dot(root, **drawn)
             self.svg = render_svg(graph)
-            self._png = _png_of(graph)
+            self._png = _png_of(graph, self.svg)
             # The drawing's colour scale (root and constants left out), so colours agree.
             _, labels = scopes_and_labels(order, names_of(given), cluster is not False, depth)
             self._scale = colour_scale(order, labels)
@@ -185,9 +185,9 @@ class Stepper(_page.Page):
         }
 
 
-def _png_of(graph) -> str:
-    """The graph as PNG, base64 (what a notebook stores)."""
-    return base64.b64encode(render_png(graph)).decode("ascii")
+def _png_of(graph, svg: str) -> str:
+    """The graph as PNG, base64 (what a notebook stores), at most PNG_WIDEST pixels wide."""
+    return base64.b64encode(render_png(graph, _png_dpi(svg))).decode("ascii")
 
 
 @contextmanager
