@@ -161,7 +161,7 @@ class TrainingPlayer(_page.Page):
         self._load(snapshots[-1], len(snapshots) - 1)
         nin = X.shape[1]
         if input_names is None:
-            input_names = [f"x{_subscript(i + 1)}" for i in range(nin)]
+            input_names = [f"x{_subscript(i)}" for i in range(nin)]
         self.input_names = [str(name) for name in input_names]
         if len(self.input_names) != nin:
             raise ValueError(
