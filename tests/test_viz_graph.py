@@ -793,3 +793,22 @@ def test_the_png_of_a_wide_graph_is_at_most_png_widest_pixels():
     png = base64.b64decode(draw_dot(x)._repr_mimebundle_()["image/png"])
     width = struct.unpack(">I", png[16:20])[0]
     assert 1000 < width <= PNG_WIDEST
+
+
+@pytest.mark.parametrize("magnitude", [1e-320, 1e-9, 1.0, 3.0, 1e12, 1e300])
+def test_scale_ladder_holds_at_extreme_magnitudes(magnitude):
+    scale = S.Scale.of([magnitude, -magnitude / 2, float("nan"), float("-inf"), 0.0])
+    assert len(scale.bounds) == S.LEVELS - 1 and scale.bounds[-1] <= magnitude
+    assert scale.shade(magnitude) == S.GRAD_POSITIVE[-1]
+    assert scale.shade(-magnitude) == S.GRAD_NEGATIVE[-1]
+    rows = scale.legend_rows([magnitude, -magnitude, 0.0, float("nan")], nonfinite=True)
+    assert len(rows) == 2 * S.LEVELS + 2 and rows[-1] == (S.NONFINITE_FILL, "nan / inf")
+
+
+def test_micrograd_style_escapes_labels_and_bad_format_types_are_refused():
+    a = Value(1.0, label="{x|<y>}")
+    b = a * 2
+    assert r"\{x\|\<y\>\}" in draw_dot(b, style="micrograd").source
+    for bad in (None, 3, ["svg"]):
+        with pytest.raises(ValueError, match="format must be"):
+            draw_dot(b, format=bad)
