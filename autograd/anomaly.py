@@ -19,6 +19,11 @@ calls ``check_forward`` for every node it records and ``check_backward`` for
 every node backward visits, but only when the checker is set. Outside anomaly
 mode the engine's fast path never looks at it, so it costs nothing.
 
+In IPython and Jupyter an uncaught AnomalyError shows only the frames of the
+user's code and the message (``_render_traceback_``), not IPython's and
+autograd's own frames, and the creation site stops at IPython's shell
+(it named three of its frames: run_code, run_ast_nodes, run_cell_async).
+
 Decisions: ``AnomalyError`` is a ``FloatingPointError`` (an ArithmeticError),
 the standard exception for a floating-point operation that went wrong.
 ``Value`` has ``__slots__`` and no weak references, so the creation sites live
@@ -34,6 +39,7 @@ import linecache
 import math
 import os
 import sys
+import traceback
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +69,28 @@ class AnomalyError(FloatingPointError):
         self.phase = phase
         self.site = tuple(site)
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython and Jupyter show instead of their full traceback: the frames of the
+        user's own code (not IPython's, not autograd's: the message already names the op and
+        where its node was made), then the error. Plain Python is unaffected."""
+        frames = [
+            frame for frame in traceback.extract_tb(self.__traceback__)
+            if not _in_package(frame.filename) and not _is_ipython(frame.filename)
+        ]
+        lines = ["Traceback (most recent call last):"] if frames else []
+        lines += [line.rstrip("\n") for line in traceback.format_list(frames)]
+        lines.append(f"{type(self).__name__}: {self}")
+        return lines
+
+
+_IPYTHON_PARTS = (f"{os.sep}IPython{os.sep}", f"{os.sep}ipykernel{os.sep}")
+
+
+@lru_cache(maxsize=4096)
+def _is_ipython(filename: str) -> bool:
+    """A file of IPython or ipykernel (the shell running a notebook cell)."""
+    return any(part in filename for part in _IPYTHON_PARTS)
+
 
 @lru_cache(maxsize=4096)
 def _in_package(filename: str) -> bool:
@@ -75,6 +103,10 @@ def _user_frames(limit: int = SITE_FRAMES) -> tuple[tuple[str, int, str], ...]:
     frame = sys._getframe(1)
     while frame is not None and len(frames) < limit:
         code = frame.f_code
+        # IPython's shell (run_code, run_ast_nodes, ...) and what runs it (the kernel's event
+        # loop) are no part of the user's code: the walk stops there.
+        if _is_ipython(code.co_filename):
+            break
         if not _in_package(code.co_filename):
             frames.append((code.co_filename, frame.f_lineno, code.co_name))
         frame = frame.f_back

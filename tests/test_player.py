@@ -351,3 +351,14 @@ def test_a_run_stopped_before_its_first_epoch_has_one_frame():
                                 loss="bce_with_logits")
     assert shown.epochs == [0] and shown._data["curves"]["loss"] == []
     assert "1 of 1 epochs" in repr(shown)
+
+
+def test_labels_one_two_three_are_predicted_and_coloured_as_themselves():
+    from viz.plots import CLASS_COLOURS
+
+    model = nn.MLP(2, [3], seed=0)
+    task = P._Task("boundary", model, np.array([1.0, 2.0, 3.0]), 3)
+    outputs = np.array([[5.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 5.0]])
+    assert list(task.predicted(outputs)) == [1.0, 2.0, 3.0]
+    assert all(task.margins(outputs) > 0)
+    assert task.colours() == list(CLASS_COLOURS[:3])

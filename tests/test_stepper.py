@@ -193,7 +193,7 @@ def test_payload_numbers_are_formatted_like_draw_dot():
     assert payload["names"][seed_node] == "L" and seed_upstream == "1.00"
     e_step = next(s for s in payload["steps"][1:] if payload["names"][s[0]] == "e")
     # e = a * b, dL/de = -2: a gets -2 * b = 6, b gets -2 * a = -4
-    assert [c[1:4] for c in e_step[3]] == [["-3.00", "6.00", "6.00"], ["2.00", "-4.00", "-4.00"]]
+    assert [c[1:4] for c in e_step[3]] == [["−3.00", "6.00", "6.00"], ["2.00", "−4.00", "−4.00"]]
 
 
 def pictures_of(html: str) -> list[str]:
@@ -316,3 +316,28 @@ def test_panel_names_parameters_as_the_drawing_does():
     stepper = viz.step_through(model([0.5, -1.0]), names=model, cluster=True)
     assert {"w.0", "w.1", "b"} <= set(stepper.names)
     assert any(c["name"] == "w.0" for r in stepper.records for c in r["contributions"])
+
+
+def test_display_bundle_carries_a_png_of_the_finished_pass_beside_the_viewer():
+    import base64
+
+    stepper = viz.step_through(lecture_graph())
+    bundle = stepper._repr_mimebundle_()
+    assert "crs" in bundle["text/html"] and "Stepper" in bundle["text/plain"]
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+
+
+def test_panel_names_are_the_boxes_names_with_and_without_clusters():
+    import re
+
+    import nn
+
+    model = nn.MLP(2, [3, 1], seed=0)
+    out = model([0.5, -1.0])
+    for options in ({}, {"cluster": True}):
+        stepper = viz.step_through(out, names=model, **options)
+        shown = set(re.findall(r">([^<>]+)</text>", stepper.svg))
+        assert set(stepper.names) <= {text.replace("\u00a0", " ") for text in shown}
+    flat = viz.step_through(out, names=model).names
+    assert "layers.0.neurons.2.w.0" in flat and len(set(flat)) == len(flat)
+    assert "w.0" in viz.step_through(out, names=model, cluster=True).names

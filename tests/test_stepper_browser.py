@@ -171,7 +171,7 @@ def test_shared_operand_shows_both_contributions(saved, open_page):
     assert counter(page) == f"step {position} / {len(stepper) - 1}"
     rule = page.locator(".crs-rule").text_content()
     assert (
-        "dL/da += dL/de * \u2202e/\u2202a = -2.0000 * -3.0000 = 6.0000"
+        "dL/da += dL/de * \u2202e/\u2202a = \u22122.0000 * \u22123.0000 = 6.0000"
         "   (total 7.0000, final: a leaf)"
     ) in rule
     a = next(c["child"] for c in stepper.records[e_step]["contributions"] if c["name"] == "a")

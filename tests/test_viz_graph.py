@@ -1,6 +1,7 @@
 """viz.graph: draw_dot's DOT source (names, records, escaping, colours, clusters, collapse),
 rendering by suffix, and the behaviour without Graphviz's `dot` program."""
 
+import base64
 import random
 import re
 import string
@@ -16,6 +17,7 @@ from autograd import Value
 from viz import _style as S
 from viz.graph import (
     GraphvizNotFoundError,
+    colour_scale,
     draw_dot,
     op_name,
     render,
@@ -24,6 +26,19 @@ from viz.graph import (
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
+
+
+def worked_example():
+    """Notebook 01's 2-2-1 sigmoid network on one example, squared error, after backward."""
+    x1, x2 = Value(0.5, label="x1"), Value(0.1, label="x2")
+    start = dict(w11=0.4, w12=0.3, w21=0.6, w22=0.9, w31=0.5, w32=0.7, b1=0.1, b2=0.2, b3=0.3)
+    p = {name: Value(v, label=name) for name, v in start.items()}
+    h1 = (p["w11"] * x1 + p["w12"] * x2 + p["b1"]).sigmoid()
+    h2 = (p["w21"] * x1 + p["w22"] * x2 + p["b2"]).sigmoid()
+    y = (p["w31"] * h1 + p["w32"] * h2 + p["b3"]).sigmoid()
+    loss = (y - 0.6) ** 2
+    loss.backward()
+    return p, loss
 
 
 def neuron_graph():
@@ -65,6 +80,16 @@ def scoped_mlp_loss(n_points, sizes, seed=0):
     return loss
 
 
+def mlp_output(sizes, x):
+    """An nn.MLP (seed 0) of these sizes, its output on x after backward, and its order."""
+    import nn
+
+    model = nn.MLP(sizes[0], sizes[1:], seed=0)
+    out = model(x)
+    out.backward()
+    return model, out, autograd.topological_order(out)
+
+
 def node_lines(source):
     """name -> attribute text of each node statement in DOT source."""
     found = dict(re.findall(r"^\s*(\w+) \[(.*)\]$", source, flags=re.M))
@@ -82,8 +107,10 @@ def cluster_paths(source):
         line = line.strip()
         if line.startswith("subgraph cluster"):
             stack.append(None)
-        elif stack and stack[-1] is None and (label := re.search(r'label="([^"]*)"', line)):
-            stack[-1] = label.group(1)
+        elif stack and stack[-1] is None and (
+            label := re.search(r'label=(?:"([^"]*)"|([\w.]+))', line)
+        ):
+            stack[-1] = label.group(1) or label.group(2)
         elif line == "}" and stack:
             stack.pop()
         elif (match := re.match(r"^(\w+) \[", line)) and stack:
@@ -126,9 +153,9 @@ def test_record_fields_are_label_data_grad_in_order():
     assert 'label="{ o | data 0.7071 | grad 1.0000 }"' in label
 
 
-def test_unlabelled_node_has_no_empty_label_cell():
+def test_unlabelled_node_shows_its_index_name():
     c = Value(2.0) * Value(3.0)
-    assert 'label="{ data 6.0000 | grad 0.0000 }"' in node_lines(draw_dot(c).source)["n2"]
+    assert 'label="{ n2 | data 6.0000 | grad 0.0000 }"' in node_lines(draw_dot(c).source)["n2"]
 
 
 def test_same_graph_gives_byte_identical_dot():
@@ -243,32 +270,88 @@ def test_grad_text_is_last_text_of_each_node_group():
 # -- colours and legend ----------------------------------------------------------------
 
 
+def fill_of(nodes, name):
+    return re.search(r'fillcolor="(#\w+)"', nodes[name]).group(1)
+
+
 def test_fill_follows_gradient_sign_and_magnitude():
-    o = neuron_graph()  # grads: x1 -1.5, w1 1.0, x2 0.5, w2 0.0, o 1.0
+    o = neuron_graph()  # grads: x1 -1.5, w1 1.0, x2 0.5, w2 0.0, b 0.5, n 0.5, o 1.0
     nodes = node_lines(draw_dot(o).source)
     names = {n.label: f"n{i}" for i, n in enumerate(autograd.topological_order(o))}
 
     def fill(label):
-        return re.search(r'fillcolor="(#\w+)"', nodes[names[label]]).group(1)
+        return fill_of(nodes, names[label])
 
-    assert fill("x1") == S.NEGATIVE[0]  # the largest magnitude: darkest red
-    assert fill("w1") == S.POSITIVE[0]  # 1.0 / 1.5 >= 0.5: darkest blue
-    assert fill("x2") == S.POSITIVE[1]  # 0.5 / 1.5: medium blue
+    # the largest gradient that matters (the root o left out) is 1.5: top step 1
+    assert fill("x1") == S.GRAD_NEGATIVE[-1]  # -1.5: beyond the top step, darkest red
+    assert fill("w1") == S.GRAD_POSITIVE[-1]  # 1.0: darkest blue
+    assert fill("x2") == S.GRAD_POSITIVE[-2]  # 0.5: one step down (0.3 ... 1)
     assert fill("w2") == S.NEUTRAL_FILL
     assert 'fontcolor="#ffffff"' in nodes[names["x1"]]  # white text on the dark fill
 
 
-def test_shade_bins_relative_to_largest_magnitude():
-    assert S.shade(-0.04, 1.0) == S.NEGATIVE[2]
-    assert S.shade(0.2, 1.0) == S.POSITIVE[1]
-    assert S.shade(float("nan"), 1.0) == S.NONFINITE_FILL
+def test_scale_ladder_has_five_shades_a_sign_from_the_upper_quartile():
+    scale = S.Scale.of([0.0536, 0.04, 0.03, 0.001])  # largest 0.0536: top step 0.03
+    assert scale.bounds == (0.001, 0.003, 0.01, 0.03)
+    assert scale.shade(-0.0005) == S.GRAD_NEGATIVE[0]
+    assert scale.shade(0.002) == S.GRAD_POSITIVE[1]
+    assert scale.shade(0.01) == S.GRAD_POSITIVE[3]
+    assert scale.shade(5.0) == S.GRAD_POSITIVE[4]
+    assert scale.shade(float("nan")) == S.NONFINITE_FILL
+    assert scale.shade(0.0) == S.NEUTRAL_FILL
+    assert not S.Scale.of([0.0, float("inf")])  # nothing to scale by: every fill neutral
+    assert S.Scale.of([0.0, float("inf")]).shade(3.0) == S.NEUTRAL_FILL
     assert S.scale_of([1.0, -3.0, float("inf")]) == 3.0
+
+
+def test_one_outlier_does_not_set_the_scale():
+    values = [0.01 * (k + 1) for k in range(12)] + [1000.0]
+    assert S.Scale.of(values).bounds[-1] == 0.1  # set by 0.12, not by 1000
+
+
+def test_worked_example_parameters_get_visibly_different_shades():
+    """Notebook 01's 2-2-1 network: the nine parameter gradients (0.0007 to 0.054)."""
+    params, loss = worked_example()
+    nodes = node_lines(draw_dot(loss).source)
+    order = autograd.topological_order(loss)
+    fills = {name: fill_of(nodes, f"n{order.index(v)}") for name, v in params.items()}
+    assert len(set(fills.values())) >= 3
+    # larger gradients never get a paler shade
+    ranked = sorted(params, key=lambda name: abs(params[name].grad))
+    levels = [S.GRAD_POSITIVE.index(fills[name]) for name in ranked]
+    assert levels == sorted(levels)
+    assert fills["w12"] != fills["b3"]
+
+
+def test_root_and_constants_do_not_set_the_scale():
+    x = Value(500.0, label="x")
+    loss = x * 0.002  # x's gradient 0.002; the constant's 500; the root's 1
+    loss.backward()
+    order = autograd.topological_order(loss)
+    assert colour_scale(order, {n: n.label for n in order}).bounds[-1] == 0.001
+    nodes = node_lines(draw_dot(loss).source)
+    assert fill_of(nodes, "n0") == S.GRAD_POSITIVE[-1]  # x is the darkest, not washed out
 
 
 def test_legend_explains_the_colours_after_backward():
     source = draw_dot(neuron_graph()).source
     assert re.search(r"^\s*legend \[", source, flags=re.M)
-    assert "≤ −0.7500" in source and "≥ 0.7500" in source
+    assert "≤ −1" in source and "≥ 1" in source and "0.1 … 0.3" in source
+    assert "−0.03 … 0" in source
+
+
+def test_legend_lists_only_the_signs_in_the_picture():
+    x = Value(2.0, label="x")
+    y = x * x
+    y.backward()
+    source = draw_dot(y).source
+    assert "≥ " in source and "≤ −" not in source
+
+
+def test_boxes_print_negative_numbers_with_the_minus_sign():
+    o = neuron_graph()
+    assert "grad −1.5000" in draw_dot(o).source and "-1.5" not in draw_dot(o).source
+    assert "grad -1.5000" in draw_dot(o, style="micrograd").source  # micrograd's %.4f
 
 
 def test_no_colours_and_no_legend_before_backward():
@@ -281,7 +364,8 @@ def test_no_colours_and_no_legend_before_backward():
 
 def test_numbers_format_nonfinite_tiny_and_huge():
     assert S.fmt(float("nan")) == "nan"
-    assert S.fmt(float("-inf")) == "-inf"
+    assert S.fmt(float("-inf")) == "−inf"
+    assert S.fmt(-0.68838) == "−0.6884"
     assert S.fmt(-0.0) == "0.0000"
     assert S.fmt(1.5e-9) == "1.5000e-09"
     assert S.fmt(2.5e7, 2) == "2.50e+07"
@@ -323,6 +407,22 @@ def test_cluster_depth_stops_the_nesting():
     loss = scoped_mlp_loss(1, [2, 3, 1])
     paths = cluster_paths(draw_dot(loss, cluster=True, depth=1).source)
     assert sorted(set(map(tuple, paths.values()))) == [("layers.0",), ("layers.1",)]
+
+
+def test_cluster_draws_a_layers_inputs_in_an_inputs_box_inside_it():
+    model, out, order = mlp_output([2, 3, 1], [0.5, -1.0])
+    source = draw_dot(out, cluster=True, names=model).source
+    paths = cluster_paths(source)
+    inputs = [f"n{i}" for i, n in enumerate(order) if not n._prev and n.data in (0.5, -1.0)
+              and not n.label and n.scope is None]
+    assert inputs and all(paths[name] == ["layers.0", "inputs"] for name in inputs)
+
+
+def test_cluster_titles_have_room_and_the_legend_follows_the_root():
+    source = draw_dot(scoped_mlp_loss(1, [2, 3, 1]), cluster=True).source
+    assert 'margin="8,20"' in source and "remincross=false" in source
+    root = f"n{len(autograd.topological_order(scoped_mlp_loss(1, [2, 3, 1]))) - 1}"
+    assert (root, "legend") in edges(source)
 
 
 def module_boxes(source):
@@ -435,27 +535,90 @@ def test_without_dot_jupyter_shows_source_and_hint(no_dot):
 
 
 @pytest.mark.graphviz
-def test_jupyter_displays_svg_inline():
+@pytest.mark.graphviz
+def test_jupyter_displays_svg_inline_with_a_png_beside_it():
     bundle = draw_dot(neuron_graph())._repr_mimebundle_()
     assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+    # an untrusted notebook (or GitHub's preview) refuses the SVG and shows the PNG
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+    assert "Digraph at 0x" not in bundle["text/plain"]
+
+
+@pytest.mark.graphviz
+def test_wide_graphs_fit_the_notebook_width():
+    svg = draw_dot(neuron_graph())._repr_mimebundle_()["image/svg+xml"]
+    root = ET.fromstring(svg)
+    assert "max-width:100%" in root.get("style") and "height:auto" in root.get("style")
+
+
+# -- micrograd's signature and look ------------------------------------------------------
+
+
+@pytest.mark.graphviz
+def test_micrograd_signature_renders_svg_by_default(tmp_path):
+    graph = draw_dot(neuron_graph(), format="svg", rankdir="LR")
+    written = graph.render(str(tmp_path / "gout"))
+    assert written.endswith("gout.svg")
+    assert (tmp_path / "gout.svg").read_text().lstrip().startswith("<?xml")
+    draw_dot(neuron_graph()).render(str(tmp_path / "plain"))
+    assert (tmp_path / "plain.svg").exists() and not (tmp_path / "plain.pdf").exists()
+    draw_dot(neuron_graph(), format="png").render(str(tmp_path / "pic"))
+    assert (tmp_path / "pic.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_format_checks_its_value_and_takes_a_rankdir_as_older_calls_meant():
+    with pytest.raises(ValueError, match="format must be a Graphviz output format"):
+        draw_dot(neuron_graph(), format="gif89")
+    assert "rankdir=TB" in draw_dot(neuron_graph(), "TB").source
+
+
+def test_micrograd_style_is_micrograds_plain_look():
+    o = neuron_graph()
+    source = draw_dot(o, style="micrograd").source
+    nodes = node_lines(source)
+    assert "fillcolor" not in source and "legend" not in source
+    assert 'label="{ o | data 0.7071 | grad 1.0000 }" shape=record' in nodes["n9"]
+    assert 'label="{  | data -6.0000 | grad 0.5000 }"' in nodes["n2"]  # an empty label cell
+    assert nodes["n9op"] == "label=tanh"  # the op's own name in a plain ellipse
+    assert ("n9op", "n9") in edges(source)
+    with pytest.raises(ValueError, match="style must be"):
+        draw_dot(o, style="lecture")
+    with pytest.raises(ValueError, match="no cluster"):
+        draw_dot(o, style="micrograd", cluster=True)
+
+
+def test_render_without_dot_says_how_to_install(no_dot, tmp_path):
+    with pytest.raises(GraphvizNotFoundError, match="Install Graphviz"):
+        draw_dot(neuron_graph()).render(str(tmp_path / "gout"))
 
 
 # -- names for unlabelled nodes (parameters) ----------------------------------------------
 
 
 def test_names_label_parameters_and_place_them_in_their_module_box():
-    import nn
-
-    model = nn.MLP(2, [2, 1], seed=0)
-    out = model([1.0, -1.0])
-    out.backward()
-    order = autograd.topological_order(out)
+    model, out, order = mlp_output([2, 2, 1], [1.0, -1.0])
     source = draw_dot(out, cluster=True, names=model).source
     paths, nodes = cluster_paths(source), node_lines(source)
     weight = order.index(model.layers[0].neurons[1].w[0])
     assert 'label="{ w.0 | data' in nodes[f"n{weight}"]
     assert paths[f"n{weight}"] == ["layers.0", "neurons.1"]
-    assert "label=\"{ data" in node_lines(draw_dot(out).source)[f"n{weight}"]  # no names
+    assert f'label="{{ n{weight} | data' in node_lines(draw_dot(out).source)[f"n{weight}"]
+
+
+def test_names_without_clusters_are_full_dotted_names_unique_per_box():
+    model, out, order = mlp_output([2, 3, 1], [1.0, -1.0])
+    nodes = node_lines(draw_dot(out, names=model).source)
+    shown = {name: re.search(r'label="\{ ([^ |]+) \|', nodes[f"n{i}"]).group(1)
+             for i, name in enumerate(f"n{i}" for i in range(len(order)))}
+    assert shown[f"n{order.index(model.layers[0].neurons[2].w[0])}"] == "layers.0.neurons.2.w.0"
+    assert len(set(shown.values())) == len(shown)  # not three boxes all reading w.0
+
+
+def test_names_with_depth_keep_the_part_below_the_box():
+    model, out, order = mlp_output([2, 2, 1], [1.0, -1.0])
+    nodes = node_lines(draw_dot(out, names=model, cluster=True, depth=1).source)
+    weight = order.index(model.layers[0].neurons[1].w[0])
+    assert 'label="{ neurons.1.w.0 | data' in nodes[f"n{weight}"]
 
 
 def test_names_accept_a_mapping_and_keep_own_labels():
@@ -562,3 +725,90 @@ def test_too_large_a_graph_raises_graph_too_large_error_with_the_count():
         draw_dot(y, max_nodes=10)
     assert caught.value.count == len([n for n in autograd.topological_order(y)])
     assert caught.value.max_nodes == 10 and isinstance(caught.value, ValueError)
+
+
+def test_explain_names_each_node_as_the_graph_shows_it():
+    from autograd.expression import parse
+    from viz.cli.expressions import explain_rows
+
+    expr = parse("a * b + a")
+    out = expr.evaluate({"a": Value(2.0, label="a"), "b": Value(-3.0, label="b")})
+    rows = explain_rows(out)
+    shown = set(re.findall(r'label="\{ ([^ |]+) \|', draw_dot(out).source))
+    named = {row[3] for row in rows} | {row[1].split(" = ")[0] for row in rows}
+    assert "n2" in named and named <= shown
+
+
+def box_positions(graph):
+    """title -> (x, y) of each module box in Graphviz's layout (y grows upwards)."""
+    titles = {name: re.search(r"<B>([^<]*)</B>", attrs).group(1)
+              for name, attrs in node_lines(graph.source).items() if "<B>" in attrs}
+    plain = graph.pipe(format="plain").decode()
+    found = {}
+    for line in plain.splitlines():
+        parts = line.split()
+        if parts[0] == "node" and parts[1] in titles:
+            found.setdefault(titles[parts[1]], []).append((float(parts[2]), float(parts[3])))
+    return found
+
+
+@pytest.mark.graphviz
+def test_collapsed_neurons_stand_in_natural_order():
+    loss = scoped_mlp_loss(3, [2, 16, 16, 1])
+    positions = box_positions(draw_dot(loss, cluster="collapse"))
+    for layer in range(2):
+        # two boxes titled neurons.k (one per layer): take this layer's column by x
+        columns = sorted({round(x, 1) for k in range(16) for x, _ in positions[f"neurons.{k}"]})
+        column = columns[layer]
+        tops = [next(y for x, y in positions[f"neurons.{k}"] if round(x, 1) == column)
+                for k in range(16)]
+        assert tops == sorted(tops, reverse=True)  # neurons.0 on top ... neurons.15 last
+
+
+def test_collapsed_module_boxes_are_coloured_by_their_strongest_output():
+    loss = scoped_mlp_loss(5, [2, 4, 4, 1])
+    boxes = module_boxes(draw_dot(loss, cluster="collapse", depth=1).source)
+    for title in ("layers.0", "layers.1"):
+        assert S.GROUP_FILL not in boxes[title][1]
+        fill = re.search(r'fillcolor="(#\w+)"', boxes[title][1]).group(1)
+        assert fill in S.GRAD_POSITIVE + S.GRAD_NEGATIVE
+
+
+def test_collapse_draws_a_root_made_in_a_module_inside_its_box():
+    model, out, order = mlp_output([2, 2, 1], [1.0, 2.0])  # the root is the last neuron's "+ b"
+    source = draw_dot(out, cluster="collapse", names=model).source
+    assert f"n{len(order) - 1} [" not in source  # not a record outside the box
+    assert "grad 1.0000" in module_boxes(source)["neurons.0"][1]
+
+
+@pytest.mark.graphviz
+def test_the_png_of_a_wide_graph_is_at_most_png_widest_pixels():
+    import struct
+
+    from viz.graph import PNG_WIDEST
+
+    x = Value(1.0, label="x")
+    for _ in range(60):
+        x = x * 1.01
+    png = base64.b64decode(draw_dot(x)._repr_mimebundle_()["image/png"])
+    width = struct.unpack(">I", png[16:20])[0]
+    assert 1000 < width <= PNG_WIDEST
+
+
+@pytest.mark.parametrize("magnitude", [1e-320, 1e-9, 1.0, 3.0, 1e12, 1e300])
+def test_scale_ladder_holds_at_extreme_magnitudes(magnitude):
+    scale = S.Scale.of([magnitude, -magnitude / 2, float("nan"), float("-inf"), 0.0])
+    assert len(scale.bounds) == S.LEVELS - 1 and scale.bounds[-1] <= magnitude
+    assert scale.shade(magnitude) == S.GRAD_POSITIVE[-1]
+    assert scale.shade(-magnitude) == S.GRAD_NEGATIVE[-1]
+    rows = scale.legend_rows([magnitude, -magnitude, 0.0, float("nan")], nonfinite=True)
+    assert len(rows) == 2 * S.LEVELS + 2 and rows[-1] == (S.NONFINITE_FILL, "nan / inf")
+
+
+def test_micrograd_style_escapes_labels_and_bad_format_types_are_refused():
+    a = Value(1.0, label="{x|<y>}")
+    b = a * 2
+    assert r"\{x\|\<y\>\}" in draw_dot(b, style="micrograd").source
+    for bad in (None, 3, ["svg"]):
+        with pytest.raises(ValueError, match="format must be"):
+            draw_dot(b, format=bad)

@@ -84,8 +84,9 @@ def test_show_grad_draws_gradients_instead_of_values():
 
 def test_captions_and_legend_name_layers_and_scale():
     source = draw_network(nn.MLP(2, [16, 16, 1], seed=1)).source
-    for caption in ("input · 2", "hidden 1 · 16 relu", "hidden 2 · 16 relu", "output · 1 linear"):
-        assert caption in source
+    for caption in ("input · 2", "layers.0 · 16 relu", "layers.1 · 16 relu",
+                    "layers.2 · 1 linear (output)"):
+        assert caption in source  # numbered from 0, as the model's names are
     assert "widest" in source and "legend" in source
     assert "legend" not in draw_network(nn.MLP(2, [3, 1], seed=1), legend=False).source
     assert 'label=""' in source  # 16 neurons per layer: no numbers in the circles
@@ -126,3 +127,35 @@ def test_wide_layers_squeeze_their_rows_to_stay_on_a_page():
     sizes = {re.search(r" width=([\d.]+)", a).group(1) for n, a in node_attrs(source).items()
              if n.startswith("L0N")}
     assert sizes == {"0.125"}  # 10 inches / 64 rows, 80% of the gap
+
+
+def test_inputs_are_numbered_from_zero_like_the_layers():
+    nodes = node_attrs(draw_network(nn.MLP(3, [2, 1], seed=0)).source)
+    assert "label=\"x₀\"" in nodes["x0"] or "label=x₀" in nodes["x0"]
+    assert "x₂" in nodes["x2"]
+
+
+@pytest.mark.parametrize("width, kept", [(16, 4), (64, 1)])
+def test_wide_layers_show_only_the_strongest_weights_into_each_neuron(width, kept):
+    model = nn.MLP(2, [width, width, 1], seed=0)
+    source = draw_network(model).source
+    edges = edge_attrs(source)
+    into = [t for t, h in edges if h == "L1N3"]
+    assert len(into) == kept
+    weights = [abs(w.data) for w in model.layers[1].neurons[3].w]
+    strongest = sorted(range(width), key=lambda k: -weights[k])[:kept]
+    assert sorted(int(t[3:]) for t in into) == sorted(strongest)
+    assert f"the strongest {kept} of {width} weights into each neuron" in source
+    assert len([t for t, h in edges if h == "L2N0"]) == width  # one neuron: every weight
+    assert len([t for t, h in edges if h == "L0N0"]) == 2  # two inputs: not thinned
+    everything = edge_attrs(draw_network(model, thin=False).source)
+    assert len(everything) == 2 * width + width * width + width
+
+
+def test_bias_legend_at_initialisation_says_all_zero_not_plus_minus_zero():
+    source = draw_network(nn.MLP(2, [16, 16, 1], seed=0)).source
+    assert "±0.00" not in source and "all 0" in source
+    small = standin_mlp()
+    small.layers[0].neurons[0].b.data = 0.001
+    small.layers[0].neurons[1].b.data = 0.0
+    assert "darkest at ±1.00e-03" in draw_network(small).source  # not rounded to 0

@@ -130,3 +130,52 @@ def test_figures_display_as_png_in_a_kernel_without_a_matplotlib_backend():
 
     data, _ = DisplayFormatter().format(plot_history(history()))
     assert data["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def point_colours(figure):
+    """legend text -> the RGB of that class's points."""
+    from matplotlib.colors import to_hex
+
+    ax = figure.axes[0]
+    return {c.get_label(): to_hex(c.get_facecolor()[0]) for c in ax.collections
+            if c.get_label().startswith("class ")}
+
+
+def test_class_colours_are_the_same_in_two_and_three_class_plots():
+    def binary(x):
+        return Value(x[0])
+
+    def three(x):
+        return [Value(-x[0]), Value(x[0]), Value(x[1] - 5)]
+
+    X = np.array([[-1.0, 0.0], [1.0, 0.0], [0.5, 9.0]])
+    two = point_colours(plot_decision_boundary(binary, X[:2], np.array([0, 1]), resolution=5))
+    many = point_colours(plot_decision_boundary(three, X, np.array([0, 1, 2]), resolution=5))
+    assert two["class 0"] == many["class 0"] and two["class 1"] == many["class 1"]
+
+
+def test_labels_are_shown_as_themselves_and_scored_by_their_sorted_place():
+    def model(x):  # output k scores the k-th label of 1, 2, 3
+        return [Value(-x[0]), Value(1 - abs(x[0])), Value(x[0])]
+
+    X = np.array([[-2.0, 0.0], [0.0, 0.0], [2.0, 0.0]])
+    figure = plot_decision_boundary(model, X, np.array([1, 2, 3]), resolution=5)
+    assert "accuracy 100.0%" in figure.axes[0].get_title(loc="left")
+    assert list(point_colours(figure)) == ["class 1", "class 2", "class 3"]
+
+
+def test_axes_are_numbered_from_zero_like_the_network_inputs():
+    figure = plot_decision_boundary(Recorder(), np.zeros((2, 2)), np.array([0, 1]),
+                                    resolution=3)
+    assert figure.axes[0].get_xlabel() == "x₀" and figure.axes[0].get_ylabel() == "x₁"
+
+
+def test_multiclass_regions_are_smooth_contours_not_grid_cells():
+    def model(x):
+        return [Value(x[0]), Value(x[1]), Value(-x[0] - x[1])]
+
+    X = np.array([[2.0, 0.0], [0.0, 2.0], [-2.0, -2.0]])
+    figure = plot_decision_boundary(model, X, np.array([0, 1, 2]), resolution=8)
+    assert not figure.axes[0].images  # no nearest-neighbour picture of the grid
+    filled = [c for c in figure.axes[0].collections if hasattr(c, "get_paths")]
+    assert filled

@@ -36,19 +36,29 @@ def names_of(names) -> dict[Value, str]:
     return found
 
 
-def scopes_and_labels(order: list[Value], names: dict[Value, str]):
-    """Each node's scope and label, placing named leaves in the module that owns them.
+def scopes_and_labels(order: list[Value], names: dict[Value, str], boxed: bool = False,
+                      depth: int | None = None):
+    """Each node's scope and the name its box shows (its label, else its ``names=`` name).
 
     A parameter is created outside any module call (scope None), but its name
-    says where it lives: ``layers.0.neurons.3.w.1`` consumed inside scope
-    ``layers.0/neurons.3`` belongs to that scope and shows as ``w.1``.
+    says where it lives. Only when the picture draws boxes (``boxed``:
+    ``cluster=True`` or ``'collapse'``, scopes cut after ``depth`` levels) is
+    a named parameter placed in the box of the module that consumes it and
+    shown there by the rest of its name: ``layers.0.neurons.3.w.1`` consumed
+    inside scope ``layers.0/neurons.3`` shows as ``w.1`` in the box of
+    ``neurons.3`` (as ``neurons.3.w.1`` with ``depth=1``, in the box of
+    ``layers.0``). Without boxes it keeps its full dotted name, so no two
+    boxes read ``w.0``. Nodes with neither label nor name get ``''`` here.
     """
     scopes = {node: node.scope for node in order}
-    labels = {node: node.label or names.get(node, "") for node in order}
-    if not names:
+    labels = {node: names.get(node, "") if node.label in ("", None) else str(node.label)
+              for node in order}
+    if not names or not boxed:
         return scopes, labels
     for node in order:
         scope = node.scope
+        if depth is not None and scope is not None:
+            scope = "/".join(scope.split("/")[:depth])
         if scope is None:
             continue
         prefix = scope.replace("/", ".") + "."
@@ -59,25 +69,12 @@ def scopes_and_labels(order: list[Value], names: dict[Value, str]):
     return scopes, labels
 
 
-def display_names(order: list[Value], names=None) -> list[str]:
-    """Node i's name as draw_dot shows it (label, or its ``names=`` name), else ``n{i}``."""
-    _, labels = scopes_and_labels(order, names_of(names))
-    return [str(labels[node]) or f"n{i}" for i, node in enumerate(order)]
-
-
-def every_name(order: list[Value], names=None) -> list[tuple[str, Value]]:
-    """``names=`` for draw_dot that makes every box show its display name.
-
-    The given names first (so named parameters still go into their modules'
-    boxes), then ``n{i}`` for each node with neither a label nor a name: the
-    stepper draws with these, so every name its panel uses is in the picture.
-    """
-    given = names_of(names)
-    pairs = [(name, node) for node, name in given.items()]
-    pairs += [
-        (f"n{i}", node) for i, node in enumerate(order) if not node.label and node not in given
-    ]
-    return pairs
+def display_names(order: list[Value], names=None, cluster=False, depth=None) -> list[str]:
+    """Node i's name as draw_dot (with these options) shows it: label or ``names=`` name, else
+    ``n{i}``, its index in the topological order."""
+    _, labels = scopes_and_labels(order, names_of(names), cluster in (True, "collapse"),
+                                  depth if cluster else None)
+    return [labels[node] or f"n{i}" for i, node in enumerate(order)]
 
 
 def term(name: str) -> str:

@@ -1,13 +1,23 @@
 """Computation graphs as pictures: ``draw_dot``, ``to_svg``, ``render``, ``render_svg``.
 
 ``draw_dot(root)`` draws the graph of ``root`` the way micrograd's
-``trace_graph`` does: each Value is a record ``label | data … | grad …`` and
+``trace_graph`` does: each Value is a record ``name | data … | grad …`` and
 each operation a small circle between its inputs and its result. Nodes are
-coloured by the sign and size of their gradient (see ``viz._style``) and a
-legend says what the colours mean; with ``show_grad=False``, or before any
-backward (every grad 0), nothing is coloured and there is no legend. An
-unlabelled node has no empty label cell (``data … | grad …``), so the grad
-is always the last field.
+coloured by the sign and size of their gradient and a legend says what each
+shade means (``viz._style.Scale``: five shades a sign on a x3 ladder whose
+top is the upper quartile of the gradients that matter, leaving out the
+root, whose gradient is 1, and constants, so that neither they nor one
+outlier wash the rest out); with ``show_grad=False``, or before any backward
+(every grad 0), nothing is coloured and there is no legend. Negative numbers
+are written with U+2212 (``−0.6884``). ``style='micrograd'`` draws
+micrograd's own plain look instead (no fill, no legend, op ellipses), so a
+lecture's picture can be reproduced; ``format=`` is what ``.render(name)``
+writes (svg by default), micrograd's ``draw_dot(root, format='svg',
+rankdir='LR')``.
+
+One name per node: every box shows its name, which is the name the
+stepper's panel and ``chainrule explain`` use: the node's label, else its
+``names=`` name, else ``n{i}``; the grad is always the last field.
 
 Node names are stable (contract 4, the stepper relies on them): the i-th node
 of ``autograd.topological_order(root)`` is ``n{i}``, its op circle
@@ -35,14 +45,27 @@ module call), which gives two ways to draw a big graph:
   grad of its output or their range). Leaves outside any module (parameters,
   inputs) are gathered into one box per set of boxes that consume them, and
   connected stretches of operations outside any module (a loss over a batch)
-  become one box each. The root always stays a record. A group of one node is
-  drawn as the node itself.
+  become one box each (a loss that opens a scope, such as ``hinge`` or
+  ``l2_penalty``, is a module box under that name). The root stays a record,
+  unless it was made inside a module (the last neuron's ``+ b``): then it is
+  in that module's box. A group of one node is drawn as the node itself. A
+  box is coloured by its strongest output gradient, like the nodes it
+  stands for.
+
+Both ways draw the modules in their natural order (``neurons.0``,
+``neurons.1``, … ``neurons.15``: numbers sorted as numbers), the modules
+fed by the same boxes side by side in that order; box titles stand at the
+top right with room reserved above the nodes, so no box or edge hides them;
+with ``cluster=True`` the numbers fed to a layer's neurons are drawn in an
+``inputs`` box inside the layer's box; the legend follows the root.
 
 ``names`` labels nodes that have no label of their own: pass a Module (its
-``named_parameters()``), a mapping name -> Value or (name, Value) pairs. A
-named parameter consumed inside the module its name points to is drawn in
-that module's box (and collapsed with it) under its short name: weight
-``layers.0.neurons.3.w.1`` shows as ``w.1`` in the box of ``neurons.3``.
+``named_parameters()``), a mapping name -> Value or (name, Value) pairs.
+Without boxes a parameter shows its full dotted name
+(``layers.0.neurons.3.w.1``), so no two boxes share a name. With
+``cluster=True`` or ``'collapse'`` a named parameter consumed inside the
+module its name points to is drawn in that module's box (and collapsed with
+it) under the rest of its name: ``w.1`` in the box of ``neurons.3``.
 
 Rendering needs the Graphviz ``dot`` program. Without it, building the graph
 and its ``.source`` still work, rendering raises ``GraphvizNotFoundError``
@@ -52,7 +75,9 @@ message instead of a traceback.
 
 from __future__ import annotations
 
+import base64
 import math
+import re
 from pathlib import Path
 
 try:
@@ -88,12 +113,35 @@ class GraphvizNotFoundError(RuntimeError):
 
 
 class Digraph(graphviz.Digraph):
-    """A graphviz.Digraph that shows its DOT source and an install hint in Jupyter without `dot`."""
+    """A graphviz.Digraph for notebooks and micrograd's habits.
+
+    ``.render('gout')`` writes ``gout.svg`` (the format given to draw_dot,
+    svg by default, where graphviz's own default is pdf). In Jupyter it
+    displays as SVG with a PNG beside it in the same bundle, so a notebook
+    opened without running it (JupyterLab's untrusted mode, which refuses
+    SVG; GitHub's preview) still shows the picture; the SVG is scaled down to
+    the notebook's width (``max-width:100%``) instead of being clipped.
+    Without ``dot`` it shows the DOT source with an install hint instead of a
+    traceback.
+    """
+
+    def __init__(self, *args, format: str = "svg", **kwargs):
+        super().__init__(*args, format=format, **kwargs)
+
+    def render(self, *args, **kwargs):
+        """graphviz's render (``.render('gout')`` writes ``gout.svg``); GraphvizNotFoundError
+        saying how to install Graphviz when `dot` is missing."""
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFoundError() from None
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         try:
-            return super()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
-        except graphviz.ExecutableNotFound:
+            svg = _pipe(self, "svg").decode("utf-8")
+            png = base64.b64encode(render_png(self, _png_dpi(svg))).decode("ascii")
+            svg = fit_width(svg)
+        except GraphvizNotFoundError:
             return {"text/plain": f"{INSTALL_HINT}\n\nDOT source:\n{self.source}"}
         except graphviz.CalledProcessError as error:  # dot ran and failed: say why, show the source
             reason = error.stderr or ""
@@ -102,6 +150,48 @@ class Digraph(graphviz.Digraph):
             reason = reason.strip()
             return {"text/plain": f"Graphviz could not lay out this graph: {reason}\n\n"
                                   f"DOT source:\n{self.source}"}
+        bundle = {"image/svg+xml": svg, "image/png": png, "text/plain": self._summary()}
+        if include:
+            bundle = {k: v for k, v in bundle.items() if k in include}
+        if exclude:
+            bundle = {k: v for k, v in bundle.items() if k not in exclude}
+        return bundle
+
+    def _summary(self) -> str:
+        nodes = sum(1 for line in self.body if re.match(r"\s*\w+ \[", line))
+        return (f"<graph {self.name or ''}: {nodes} nodes; "
+                f".render('graph') writes graph.{self.format}>")
+
+
+_SVG_OPEN = re.compile(r"<svg\b([^>]*)>")
+
+
+def fit_width(svg: str) -> str:
+    """SVG text that a notebook scales down to its width (never up), keeping the aspect ratio."""
+    return _SVG_OPEN.sub(
+        lambda m: f'<svg{m.group(1)} style="max-width:100%;height:auto">', svg, count=1)
+
+
+def render_png(digraph: graphviz.Graph, dpi: float | None = None) -> bytes:
+    """The PNG bytes of a graphviz graph (at ``dpi``, Graphviz's 96 by default);
+    GraphvizNotFoundError when `dot` is missing."""
+    if dpi is not None:
+        digraph = digraph.copy()
+        digraph.graph_attr["dpi"] = f"{dpi:.1f}"
+    return _pipe(digraph, "png")
+
+
+PNG_WIDEST = 2400  # pixels: a notebook's PNG of a wider graph is drawn at a lower dpi
+_SVG_WIDTH = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)pt"')
+
+
+def _png_dpi(svg: str) -> float | None:
+    """The dpi that keeps the PNG of this SVG at most PNG_WIDEST pixels wide (None: 96 does)."""
+    found = _SVG_WIDTH.search(svg)
+    if not found:
+        return None
+    inches = float(found.group(1)) / 72
+    return None if inches * 96 <= PNG_WIDEST else PNG_WIDEST / inches
 
 
 def render_svg(digraph: graphviz.Graph) -> str:
@@ -174,10 +264,13 @@ def op_name(op: str) -> str:
 # -- drawing ---------------------------------------------------------------------
 
 CLUSTER_MODES = (False, True, "collapse")
+RANKDIRS = ("LR", "RL", "TB", "BT")
+STYLES = ("chainrule", "micrograd")
 
 
 def draw_dot(
     root: Value,
+    format: str = "svg",
     rankdir: str = "LR",
     show_data: bool = True,
     show_grad: bool = True,
@@ -187,14 +280,34 @@ def draw_dot(
     depth: int | None = None,
     legend: bool = True,
     names=None,
+    style: str = "chainrule",
 ) -> Digraph:
-    """The computation graph of root as a graphviz Digraph (see the module docstring)."""
+    """The computation graph of root as a graphviz Digraph (see the module docstring).
+
+    ``draw_dot(root, format='svg', rankdir='LR')`` is micrograd's signature:
+    ``format`` is what ``.render(name)`` writes (any Graphviz format; a
+    rankdir such as ``'TB'`` in its place is taken as the rankdir, as older
+    calls ``draw_dot(root, 'TB')`` meant). ``style='micrograd'`` draws
+    micrograd's plain look: records ``label | data | grad`` without fill,
+    op names in plain ellipses, no legend, hyphen-minus numbers.
+    """
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot expects a Value as root, got {type(root).__name__}")
-    if rankdir not in ("LR", "RL", "TB", "BT"):
+    if format in RANKDIRS:
+        format, rankdir = "svg", format
+    if not isinstance(format, str) or format not in graphviz.FORMATS:
+        raise ValueError(
+            f"format must be a Graphviz output format such as 'svg', 'png' or 'pdf', "
+            f"got {format!r:.40}")
+    if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
+    if style not in STYLES:
+        raise ValueError(f"style must be 'chainrule' or 'micrograd', got {style!r:.40}")
     if cluster not in CLUSTER_MODES or not isinstance(cluster, (bool, str)):
         raise ValueError(f"cluster must be False, True or 'collapse', got {cluster!r}")
+    if style == "micrograd" and cluster is not False:
+        raise ValueError("style='micrograd' draws micrograd's flat graph: it has no cluster "
+                         "boxes (use the default style for cluster=True or 'collapse')")
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
         raise ValueError(f"depth must be a positive int or None, got {depth!r}")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
@@ -202,15 +315,38 @@ def draw_dot(
     S.check_precision(precision)
 
     order = topological_order(root)
-    plan = _Plan(order, depth if cluster else None, cluster == "collapse", names_of(names))
+    plan = _Plan(order, depth if cluster else None, cluster, names_of(names))
     if plan.box_count > max_nodes:
         raise GraphTooLargeError(
             _too_many_message(plan, max_nodes, cluster, depth), plan.box_count, max_nodes
         )
-
-    drawing = _Drawing(rankdir, show_data, show_grad, precision, order)
+    if style == "micrograd":
+        return _micrograd(plan, format, rankdir, show_data, show_grad, precision)
+    drawing = _Drawing(rankdir, show_data, show_grad, precision, order, format)
     drawing.draw(plan, boxes=cluster is True, legend=legend)
     return drawing.graph
+
+
+def _micrograd(plan: _Plan, format, rankdir, show_data, show_grad, precision) -> Digraph:
+    """micrograd's draw_dot look: plain records and plain op ellipses, nothing filled.
+
+    As in the lecture, every record has its label cell (empty when there is
+    no label) and numbers are printed ``%.4f``-style with a hyphen-minus.
+    """
+    graph = Digraph(name="chainrule", format=format, graph_attr={"rankdir": rankdir})
+    for i, node in enumerate(plan.order):
+        fields = [S.record_text(plan.label[node])]
+        fields += [f"{name} {getattr(node, name):.{precision}f}"
+                   for shown, name in ((show_data, "data"), (show_grad, "grad")) if shown]
+        graph.node(f"n{i}", graphviz.nohtml("{ " + " | ".join(fields) + " }"), shape="record")
+        if node._prev:
+            graph.node(f"n{i}op", graphviz.nohtml(S.plain_text(node._op)))
+            graph.edge(f"n{i}op", f"n{i}")
+    index = {node: i for i, node in enumerate(plan.order)}
+    for i, node in enumerate(plan.order):
+        for child in node._prev:
+            graph.edge(f"n{index[child]}", f"n{i}op")
+    return graph
 
 
 class GraphTooLargeError(ValueError):
@@ -266,9 +402,10 @@ class _Plan:
     ``box_count``, the number of boxes that will be drawn.
     """
 
-    def __init__(self, order: list[Value], depth: int | None, collapse: bool, names: dict):
+    def __init__(self, order: list[Value], depth: int | None, cluster, names: dict):
         self.order = order
-        self.scope, self.label = scopes_and_labels(order, names)
+        collapse = cluster == "collapse"
+        self.scope, self.label = scopes_and_labels(order, names, cluster is not False, depth)
         self.scoped = any(scope is not None for scope in self.scope.values())
         self.owner: dict[Value, _Group | None] = dict.fromkeys(order)
         self.groups: list[_Group] = []
@@ -283,7 +420,7 @@ class _Plan:
         # Modules: every node made inside a module call, cut at depth.
         for node in order:
             path = _cut(self.scope[node], depth)
-            if path is not None and node is not root:
+            if path is not None:  # the root too: the last neuron's "+ b" stays in its box
                 if path not in modules:
                     modules[path] = _Group("module", path)
                 self.owner[node] = modules[path]
@@ -345,14 +482,15 @@ class _Plan:
 class _Drawing:
     """Builds the Digraph for a plan."""
 
-    def __init__(self, rankdir, show_data, show_grad, precision, order):
+    def __init__(self, rankdir, show_data, show_grad, precision, order, format="svg"):
         self.show_data, self.show_grad, self.precision = show_data, show_grad, precision
         self.horizontal_records = rankdir in ("LR", "RL")
         self.index = {node: i for i, node in enumerate(order)}
         self.colour = False
-        self.scale = 0.0
+        self.scale = S.Scale(None)
         self.graph = Digraph(
             name="chainrule",
+            format=format,
             graph_attr={
                 "rankdir": rankdir,
                 "fontname": S.FONT,
@@ -381,7 +519,7 @@ class _Drawing:
         return f"{{ {body} }}" if across == self.horizontal_records else body
 
     def _fill(self, grad: float) -> dict:
-        fill = S.shade(grad, self.scale) if self.colour else S.NEUTRAL_FILL
+        fill = self.scale.shade(grad) if self.colour else S.NEUTRAL_FILL
         return {"fillcolor": fill, "fontcolor": S.text_color(fill)}
 
     def _numbers(self, values: list[Value]) -> list[str]:
@@ -395,8 +533,8 @@ class _Drawing:
 
     def value_node(self, target: graphviz.Digraph, node: Value, label: str) -> None:
         i = self.index[node]
-        # An unlabelled node gets no empty label cell; its grad stays the last text.
-        fields = [S.record_text(label)] if label else []
+        # Every box shows its name (one name per node): an unnamed one its index, n{i}.
+        fields = [S.record_text(label or f"n{i}")]
         fields += self._numbers([node])
         target.node(f"n{i}", graphviz.nohtml(self._record(fields)), **self._fill(node.grad))
         if node._prev:
@@ -430,10 +568,9 @@ class _Drawing:
         if len(outputs) > 1 and group.kind != "leaves":
             lines.append(f"{len(outputs)} outputs")
         lines += self._numbers(outputs)
-        if len(outputs) == 1:
-            style = self._fill(outputs[0].grad)
-        else:
-            style = {"fillcolor": S.GROUP_FILL, "fontcolor": S.DARK_TEXT}
+        # Coloured like the nodes it stands for: by its strongest output gradient.
+        style = self._fill(_strongest(outputs)) if outputs else {
+            "fillcolor": S.GROUP_FILL, "fontcolor": S.DARK_TEXT}
         title, *rest = (S.html_text(line) for line in lines)
         target.node(
             group.name,
@@ -448,20 +585,27 @@ class _Drawing:
 
     def draw(self, plan: _Plan, boxes: bool, legend: bool) -> None:
         owner = plan.owner
+        if boxes or plan.groups:
+            # Graphviz's last crossing-minimisation pass over clusters would undo the
+            # natural order of the modules (neurons.1 ... neurons.15, then neurons.0).
+            self.graph.graph_attr["remincross"] = "false"
         outputs = self._group_outputs(plan)
-        # Colours are scaled to what is coloured: drawn values and one-output groups.
+        # Colours: what is drawn (values, and each group by its strongest output); the
+        # scale from the gradients that matter, not the root's 1 nor constants'.
         coloured = [n.grad for n in plan.order if owner[n] is None]
-        coloured += [outs[0].grad for outs in outputs.values() if len(outs) == 1]
+        coloured += [_strongest(outs) for outs in outputs.values() if outs]
         self.colour = self.show_grad and any(g != 0.0 for g in coloured)
-        self.scale = S.scale_of(coloured)
+        self.scale = colour_scale(plan.order, plan.label, owner, outputs)
 
         # Nodes: drawn nodes inside their scope boxes (cluster=True) or at top level.
         parents = {g.title.rpartition("/")[0] for g in plan.groups if g.kind == "module"}
+        inputs = _module_inputs(plan) if boxes else {}
         tree = _ScopeTree()
         for node in plan.order:
             group = owner[node]
             if group is None:
-                tree.add(_cut(plan.scope[node], plan.depth) if boxes else None, ("node", node))
+                path = inputs.get(node) or (_cut(plan.scope[node], plan.depth) if boxes else None)
+                tree.add(path, ("node", node))
             elif group.members[0] is node:
                 # A module box sits inside the boxes of its enclosing modules; the
                 # nodes a module makes outside its children (nn's input conversion)
@@ -471,10 +615,12 @@ class _Drawing:
                     path = group.title
                     enclosing = path if path in parents else path.rpartition("/")[0]
                 tree.add(enclosing or None, ("group", group))
+        self._feeds = _feeds(plan)
         self._emit(self.graph, tree.top, outputs, plan.label, [0])
         self._edges(plan)
         if legend and self.colour:
-            self._legend(coloured)
+            root = plan.order[-1]
+            self._legend(coloured, owner[root].name if owner[root] else f"n{len(plan.order) - 1}")
 
     def _group_outputs(self, plan: _Plan) -> dict[_Group, list[Value]]:
         """For each group, its members used outside it (or the root), in graph order."""
@@ -493,12 +639,31 @@ class _Drawing:
         return outputs
 
     def _emit(self, target, branch: _Branch, outputs, labels, counter: list[int]) -> None:
+        """The items of one box, then its sub-boxes, modules in natural order (neurons.2
+        before neurons.10); modules fed by the same boxes (the neurons of a layer) are
+        kept in that order side by side."""
+        groups = iter(sorted((item for kind, item in branch.items if kind == "group"),
+                             key=lambda g: _natural(g.title)))
         for kind, item in branch.items:
             if kind == "node":
                 self.value_node(target, item, labels[item])
             else:
-                self.group_node(target, item, outputs[item])
-        for path, sub in branch.children.items():
+                group = next(groups)
+                self.group_node(target, group, outputs[group])
+        siblings: dict[frozenset, list[_Group]] = {}
+        for kind, item in branch.items:
+            if kind == "group" and item.kind == "module" and self._feeds.get(item):
+                siblings.setdefault(self._feeds[item], []).append(item)
+        for row in siblings.values():
+            if len(row) > 1:
+                with target.subgraph() as same:
+                    same.attr(rank="same")
+                    # A flat edge a -> b puts b right of a, or above it when rankdir is
+                    # LR or RL: chain them so that the first stands first (left, top).
+                    row.sort(key=lambda g: _natural(g.title), reverse=self.horizontal_records)
+                    for a, b in zip(row, row[1:], strict=False):
+                        same.edge(a.name, b.name, style="invis")
+        for path, sub in sorted(branch.children.items(), key=lambda item: _natural(item[0])):
             with target.subgraph(name=f"cluster_{counter[0]}") as box:
                 counter[0] += 1
                 box.attr(
@@ -509,7 +674,10 @@ class _Drawing:
                     fontname=S.FONT,
                     fontsize="11",
                     fontcolor="#52606d",
-                    labeljust="l",
+                    # Room above the nodes for the title, which stands at the right, clear of
+                    # the edges coming in from the left: no box or edge hides it.
+                    labeljust="r",
+                    margin="8,20",
                 )
                 self._emit(box, sub, outputs, labels, counter)
 
@@ -539,24 +707,90 @@ class _Drawing:
             width = 0.9 + min(3.0, math.log10(count))
             self.graph.edge(tail, head, penwidth=f"{width:.2f}")
 
-    def _legend(self, grads: list[float]) -> None:
+    def _legend(self, grads: list[float], root: str) -> None:
         nonfinite = any(not math.isfinite(g) for g in grads)
         rows = "".join(
             f'<TR><TD BGCOLOR="{fill}" WIDTH="18" HEIGHT="12"></TD>'
             f'<TD ALIGN="LEFT">{S.html_text(text)}</TD></TR>'
-            for fill, text in S.legend_rows(self.scale, self.precision, nonfinite)
+            for fill, text in self.scale.legend_rows(grads, nonfinite)
         )
         table = (
             '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">'
             '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>grad</B></TD></TR>'
             f"{rows}</TABLE>>"
         )
-        # rank=sink: the legend stands after the root (at the right for rankdir LR).
+        # rank=sink and an invisible edge from the root: the legend stands just after the
+        # root (at the right for rankdir LR), never between clusters.
         with self.graph.subgraph(name="legend_rank", graph_attr={"rank": "sink"}) as sink:
             sink.node(
                 "legend", table, shape="box", style="rounded", color="#bbbbbb",
                 fillcolor="white", fontsize="10",
             )
+        self.graph.edge(root, "legend", style="invis")
+
+
+def _natural(text: str) -> list:
+    """A sort key that orders numbers by value: neurons.2 before neurons.10."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"(\d+)", text)]
+
+
+def _feeds(plan: _Plan) -> dict[_Group, frozenset]:
+    """For each module box, the drawn things that feed it (group or node names)."""
+    owner, index = plan.owner, {node: i for i, node in enumerate(plan.order)}
+    feeds: dict[_Group, set] = {}
+    for node in plan.order:
+        group = owner[node]
+        if group is None or group.kind != "module":
+            continue
+        for child in node._prev:
+            source = owner[child]
+            if source is not group:
+                feeds.setdefault(group, set()).add(
+                    source.name if source is not None else f"n{index[child]}")
+    return {group: frozenset(names) for group, names in feeds.items()}
+
+
+def _module_inputs(plan: _Plan) -> dict[Value, str]:
+    """Unnamed leaves outside any module that several modules inside one top-level module
+    consume (the numbers fed to a layer's neurons): drawn in an ``inputs`` box inside that
+    module's box. A leaf only one module consumes (an unnamed weight) stays where it was."""
+    consumers: dict[Value, set] = {}
+    for node in plan.order:
+        for child in node._prev:
+            if not child._prev and plan.scope[child] is None and not plan.label[child]:
+                consumers.setdefault(child, set()).add(plan.scope[node])
+    placed = {}
+    for leaf, scopes in consumers.items():
+        tops = {None if scope is None else scope.split("/")[0] for scope in scopes}
+        if len(scopes) > 1 and len(tops) == 1 and None not in tops:
+            placed[leaf] = f"{tops.pop()}/inputs"
+    return placed
+
+
+def _strongest(values: list[Value]) -> float:
+    """The gradient of largest magnitude among values (nan or inf first: they must show)."""
+    return max((v.grad for v in values),
+               key=lambda g: math.inf if not math.isfinite(g) else abs(g))
+
+
+def is_constant(node: Value, label: str) -> bool:
+    """A leaf with neither label nor name: a number lifted into the graph (``2 * x``, ``1/n``)."""
+    return not node._prev and not label
+
+
+def colour_scale(order: list[Value], labels: dict, owner=None, outputs=None) -> S.Scale:
+    """The gradient scale of a picture: from every drawn value and group output except the
+    root (whose gradient is 1 by definition) and constants; from all of them if that leaves
+    none. The stepper uses it too, so its colours are the drawing's."""
+    root = order[-1]
+    drawn = [n for n in order if owner is None or owner[n] is None]
+    if outputs:
+        drawn += [v for outs in outputs.values() for v in outs]
+    matter = [n.grad for n in drawn if n is not root and not is_constant(n, labels[n])]
+    if not any(g != 0.0 and math.isfinite(g) for g in matter):
+        matter = [n.grad for n in drawn]
+    return S.Scale.of(matter)
 
 
 def _op_mix(members: list[Value]) -> str:

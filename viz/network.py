@@ -30,6 +30,7 @@ COLUMN_GAP = 2.4  # inches between layers
 ROW_GAP = 0.55  # inches between neurons of a layer (less for wide layers, see _row_gap)
 TALLEST = 10.0  # inches: wider layers squeeze their neurons to stay about this tall
 LABEL_LIMIT = 12  # numbers inside the circles when no layer is wider than this
+EDGE_BUDGET = 64  # edges drawn between two layers when the inputs are more than LABEL_LIMIT
 
 
 def draw_network(
@@ -39,13 +40,18 @@ def draw_network(
     precision: int = 2,
     labels: bool | None = None,
     legend: bool = True,
+    thin: bool | None = None,
 ) -> Digraph:
     """The architecture of mlp as a Digraph: weights as edges coloured by sign, sized by size.
 
     show: 'data' draws weights and biases, 'grad' their gradients.
-    input_names: names for the input column (default x₁, x₂, …).
+    input_names: names for the input column (default x₀, x₁, …: numbered from 0,
+    like Python, the ``layers.0`` of the captions and draw_dot's names).
     labels: numbers inside the neuron circles; None shows them when no layer is
     wider than 12 neurons.
+    thin: between wide layers (more than 12 inputs), draw only the strongest
+    weights into each neuron, about 64 edges a layer (the legend says how
+    many); None thins when a layer is that wide, False draws every weight.
     """
     if show not in SHOW:
         raise ValueError(f"show must be 'data' or 'grad', got {show!r}")
@@ -53,13 +59,14 @@ def draw_network(
     layers = _layers_of(mlp)
     nin = len(layers[0][0].w)
     if input_names is None:
-        input_names = [f"x{_subscript(i + 1)}" for i in range(nin)]
+        input_names = [f"x{_subscript(i)}" for i in range(nin)]
     input_names = [str(name) for name in input_names]
     if len(input_names) != nin:
         raise ValueError(f"input_names has {len(input_names)} names, the model takes {nin} inputs")
     widths = [nin] + [len(neurons) for neurons in layers]
     if labels is None:
         labels = max(widths) <= LABEL_LIMIT
+    kept = [_kept_per_neuron(len(neurons[0].w), len(neurons), thin) for neurons in layers]
 
     # Each column is centred on y = 0; wide layers squeeze their rows, and
     # dense layers get thinner, fainter edges so the picture stays legible.
@@ -122,8 +129,10 @@ def draw_network(
                     f"b {show} {S.fmt(bias, 4)}"
                 ),
             )
-            for source, w in zip(previous, neuron.w, strict=True):
-                graph.edge(source, name, **_weight_style(getattr(w, show), weight_scale, density))
+            values = [getattr(w, show) for w in neuron.w]
+            strongest = sorted(range(len(values)), key=lambda k: -_magnitude(values[k]))
+            for k in sorted(strongest[: kept[column - 1]]):
+                graph.edge(previous[k], name, **_weight_style(values[k], weight_scale, density))
             names.append(name)
         previous = names
 
@@ -141,7 +150,7 @@ def draw_network(
     if legend:
         graph.node(
             "legend",
-            _legend_table(show, weight_scale, bias_scale, precision),
+            _legend_table(show, weight_scale, bias_scale, precision, _thinning(layers, kept)),
             shape="plaintext",
             style="",
             fixedsize="false",
@@ -150,6 +159,27 @@ def draw_network(
             f"{half:.3f}!",
         )
     return graph
+
+
+def _kept_per_neuron(inputs: int, neurons: int, thin: bool | None) -> int:
+    """How many incoming weights each neuron of a layer shows (all, unless thinned)."""
+    if thin is False or (thin is None and inputs <= LABEL_LIMIT):
+        return inputs
+    return min(inputs, max(1, EDGE_BUDGET // neurons))
+
+
+def _magnitude(x: float) -> float:
+    return math.inf if not math.isfinite(x) else abs(x)  # nan and inf always show
+
+
+def _thinning(layers: list[list], kept: list[int]) -> str:
+    """The legend's line on thinned layers: ``strongest 4 of 16 weights into each neuron``."""
+    thinned = sorted({(k, len(neurons[0].w)) for neurons, k in zip(layers, kept, strict=True)
+                      if k < len(neurons[0].w)})
+    if not thinned:
+        return ""
+    parts = ", ".join(f"{k} of {n}" for k, n in thinned)
+    return f"shown: the strongest {parts} weights into each neuron"
 
 
 def _layers_of(mlp) -> list[list]:
@@ -181,16 +211,18 @@ def _weight_style(value: float, scale: float, density: float = 1.0) -> dict:
 
 
 def _caption(column: int, layers: list[list]) -> str:
-    """What a column is: ``input · 2``, ``hidden 1 · 16 relu``, ``output · 1 linear``."""
+    """What a column is: ``input · 2``, ``layers.0 · 16 relu``, ``layers.1 · 1 linear (output)``,
+    numbered from 0 as the model's own names (``layers.0.neurons.3``) are."""
     if column == 0:
         return f"input · {len(layers[0][0].w)}"
     neurons = layers[column - 1]
     activation = getattr(neurons[0], "activation", "")
-    kind = "output" if column == len(layers) else f"hidden {column}"
-    return f"{kind} · {len(neurons)} {activation}".rstrip()
+    caption = f"layers.{column - 1} · {len(neurons)} {activation}".rstrip()
+    return f"{caption} (output)" if column == len(layers) else caption
 
 
-def _legend_table(show: str, weight_scale: float, bias_scale: float, precision: int) -> str:
+def _legend_table(show: str, weight_scale: float, bias_scale: float, precision: int,
+                  thinning: str = "") -> str:
     quantity = "w" if show == "data" else "grad w"
     cells = [
         f'<TR><TD BGCOLOR="{colour}" WIDTH="24" HEIGHT="6"></TD>'
@@ -199,22 +231,33 @@ def _legend_table(show: str, weight_scale: float, bias_scale: float, precision: 
     ]
     cells.append(
         '<TR><TD COLSPAN="2" ALIGN="LEFT">'
-        f"{S.html_text(f'width ∝ |{quantity}|, widest {S.fmt(weight_scale, precision)}')}"
+        f"{S.html_text(f'width ∝ |{quantity}|, widest {_significant(weight_scale, precision)}')}"
         "</TD></TR>"
     )
+    if thinning:
+        cells.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT">{S.html_text(thinning)}</TD></TR>')
     fills = (S.NEGATIVE[0], S.NEUTRAL_FILL, S.POSITIVE[0])
     swatches = "".join(f'<TD BGCOLOR="{f}" WIDTH="8" HEIGHT="12"></TD>' for f in fills)
     bias = "bias" if show == "data" else "grad of bias"
+    if bias_scale == 0.0:  # at initialisation every bias is 0: say so, not "±0.00"
+        reach = f"neuron: {bias}, all 0 (white)"
+    else:
+        reach = f"neuron: {bias}, darkest at ±{_significant(bias_scale, precision)}"
     cells.append(
         f'<TR><TD><TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{swatches}</TR></TABLE>'
-        f'</TD><TD ALIGN="LEFT">{S.html_text(f"neuron: {bias}, ±{S.fmt(bias_scale, precision)}")}'
-        "</TD></TR>"
+        f'</TD><TD ALIGN="LEFT">{S.html_text(reach)}</TD></TR>'
     )
     title = "weights" if show == "data" else "gradients"
     return (
         '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3" CELLPADDING="1">'
         f'<TR><TD COLSPAN="2" ALIGN="LEFT"><B>{title}</B></TD></TR>{"".join(cells)}</TABLE>>'
     )
+
+
+def _significant(x: float, precision: int) -> str:
+    """x with ``precision`` decimals, or two significant digits where those would show 0."""
+    text = S.fmt(x, precision)
+    return f"{x:.2g}" if float(text.replace(S.MINUS, "-")) == 0.0 else text
 
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

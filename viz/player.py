@@ -161,7 +161,7 @@ class TrainingPlayer(_page.Page):
         self._load(snapshots[-1], len(snapshots) - 1)
         nin = X.shape[1]
         if input_names is None:
-            input_names = [f"x{_subscript(i + 1)}" for i in range(nin)]
+            input_names = [f"x{_subscript(i)}" for i in range(nin)]
         self.input_names = [str(name) for name in input_names]
         if len(self.input_names) != nin:
             raise ValueError(
@@ -595,16 +595,23 @@ class _Task:
         from .plots import _last_activation
 
         self.kind, self.outputs = kind, outputs
+        from .plots import _class_outputs
+
         self.classes = np.unique(y)
         self.threshold = 0.5 if _last_activation(model) == "sigmoid" else 0.0
         self.y = y
+        # label -> the output scoring it, as plot_decision_boundary maps them (labels 1, 2, 3
+        # are scored by outputs 0, 1, 2 and shown as themselves)
+        self.output_of = _class_outputs(self.classes, outputs) if kind != "regression" else {}
 
     def predicted(self, outputs: np.ndarray) -> np.ndarray:
         """The predicted label of each row (classification)."""
         if self.outputs == 1:
             negative, positive = self.classes.min(), self.classes.max()
             return np.where(outputs[:, 0] > self.threshold, positive, negative)
-        return np.argmax(outputs, axis=1).astype(float)
+        label_of = {k: c for c, k in self.output_of.items()}
+        return np.array([label_of.get(k, np.nan) for k in np.argmax(outputs, axis=1)],
+                        dtype=float)
 
     def margins(self, outputs: np.ndarray) -> np.ndarray:
         """How far each row is on the right side at the end (negative: wrong)."""
@@ -615,7 +622,7 @@ class _Task:
             positive = self.y == self.classes.max()
             score = outputs[:, 0] - self.threshold
             return np.where(positive, score, -score)
-        index = self.y.astype(int)
+        index = np.array([self.output_of[c] for c in self.y], dtype=int)
         rows = np.arange(len(outputs))
         right = outputs[rows, index]
         others = outputs.copy()
@@ -627,7 +634,7 @@ class _Task:
 
         if self.outputs == 1 and len(self.classes) <= 2:
             return [_style.NEGATIVE[0], _style.POSITIVE[0]][: len(self.classes)]
-        return [CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in self.classes]
+        return [CLASS_COLOURS[self.output_of[c] % len(CLASS_COLOURS)] for c in self.classes]
 
     def static(self, X, y, shown, player) -> dict:
         if self.kind == "boundary":

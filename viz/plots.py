@@ -38,7 +38,9 @@ import autograd
 from . import _style as S
 
 MAX_RESOLUTION = 1000  # a 1000 x 1000 grid is a million forward passes already
-CLASS_COLOURS = ("#2166ac", "#b2182b", "#1b9e77", "#d95f02", "#7570b3", "#e7298a",
+# Class k's colour, the same in every plot: the first two are the binary plot's red (the lower
+# label, negative scores) and blue (the higher label), so 2-class and 3-class plots agree.
+CLASS_COLOURS = ("#b2182b", "#2166ac", "#1b9e77", "#d95f02", "#7570b3", "#e7298a",
                  "#66a61e", "#e6ab02", "#a6761d", "#666666")
 
 
@@ -143,7 +145,7 @@ def plot_decision_boundary(model, X, y, resolution: int = 100, threshold: float 
     classes = np.unique(y)
 
     figure, (ax,) = _figure(5.2, 4.6)
-    from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+    from matplotlib.colors import LinearSegmentedColormap
 
     ax.grid(False)  # the picture is the background
 
@@ -162,18 +164,29 @@ def plot_decision_boundary(model, X, y, resolution: int = 100, threshold: float 
         ax.contour(grid_x, grid_y, score, levels=[0.0], colors="#222222", linewidths=1.6)
         negative, positive = classes.min(), classes.max()
         predicted = np.where(data_out[:, 0] > threshold, positive, negative)
-        colours = {negative: S.NEGATIVE[0], positive: S.POSITIVE[0]}
+        colours = {negative: CLASS_COLOURS[0], positive: CLASS_COLOURS[1]}
     else:
+        # Output k is label k (labels 0 .. count - 1), else the k-th label in sorted order
+        # (as the scikit-learn wrapper maps labels): regions, points and legend share
+        # CLASS_COLOURS[k]. Each region is filled and outlined where its
+        # margin over the best other output crosses 0, interpolated between grid points,
+        # so boundaries are smooth lines, not the grid's staircase.
         count = grid_out.shape[1]
-        regions = np.argmax(grid_out, axis=1).reshape(grid_x.shape)
-        palette = ListedColormap([CLASS_COLOURS[i % len(CLASS_COLOURS)] for i in range(count)])
-        ax.imshow(regions, extent=extent, origin="lower", cmap=palette, vmin=-0.5,
-                  vmax=count - 0.5, alpha=0.28, interpolation="nearest", aspect="auto")
-        for k in np.unique(regions):  # each border once per side: drawn over itself
-            ax.contour(grid_x, grid_y, (regions == k).astype(float), levels=[0.5],
-                       colors="#222222", linewidths=1.0)
-        predicted = np.argmax(data_out, axis=1)
-        colours = {c: CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in classes}
+        for k in range(count):
+            others = np.delete(grid_out, k, axis=1).max(axis=1) if count > 1 else 0.0
+            margin = (grid_out[:, k] - others).reshape(grid_x.shape)
+            if np.nanmax(margin) <= 0:
+                continue
+            colour = CLASS_COLOURS[k % len(CLASS_COLOURS)]
+            ax.contourf(grid_x, grid_y, margin, levels=[0.0, np.inf], colors=[colour],
+                        alpha=0.28, antialiased=True)
+            if np.nanmin(margin) < 0:
+                ax.contour(grid_x, grid_y, margin, levels=[0.0], colors="#222222",
+                           linewidths=1.0)
+        output_of = _class_outputs(classes, count)
+        label_of = {k: c for c, k in output_of.items()}
+        predicted = np.array([label_of.get(k, np.nan) for k in np.argmax(data_out, axis=1)])
+        colours = {c: CLASS_COLOURS[k % len(CLASS_COLOURS)] for c, k in output_of.items()}
     for label in classes:
         chosen = y == label
         name = f"{label:g}" if isinstance(label, (float, np.floating)) else str(label)
@@ -184,10 +197,18 @@ def plot_decision_boundary(model, X, y, resolution: int = 100, threshold: float 
                  loc="left")
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
-    ax.set_xlabel("x₁")
-    ax.set_ylabel("x₂")
+    ax.set_xlabel("x₀")  # numbered from 0, as draw_network's inputs and Python's indices
+    ax.set_ylabel("x₁")
     ax.legend(frameon=True, framealpha=0.85, loc="best", fontsize=8)
     return figure
+
+
+def _class_outputs(classes, count: int) -> dict:
+    """label -> the output that scores it: the label itself for labels 0 .. count - 1, else
+    its place among the sorted labels."""
+    if all(float(c).is_integer() and 0 <= c < count for c in classes):
+        return {c: int(c) for c in classes}
+    return {c: k for k, c in enumerate(classes)}
 
 
 def _outputs(model, points: np.ndarray) -> np.ndarray:

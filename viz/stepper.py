@@ -21,8 +21,8 @@ running total.
 Names. Every box shows its name and the panel uses exactly those names (one
 name per node, ``viz._trace.display_names``): the node's label, its ``names=``
 parameter name, else ``n{i}``, its index in ``topological_order(root)`` (also
-its name in the SVG); the stepper passes ``n{i}`` to ``draw_dot`` as the name
-of each unlabelled node, so those boxes show it. In a derivative, a name of
+its name in the SVG), which ``draw_dot`` shows in each unnamed box. Colours
+follow the drawing's scale (``viz.graph.colour_scale``). In a derivative, a name of
 more than one character is written in parentheses: ``dL/d(n5)``,
 ``∂(n5)/∂(w.1)``.
 
@@ -38,7 +38,8 @@ the viewer (run the cell again, ``jupyter trust notebook.ipynb``, or open a
 file written by ``.save``) above a static picture of the finished pass (every
 gradient filled in), an ``<img>`` of the SVG that the sanitizer keeps.
 ``.save(path)`` writes the viewer as a standalone HTML page that any browser
-opens offline.
+opens offline. Its display bundle also holds a PNG of the finished pass, for
+viewers that show no pictures inside HTML (GitHub's preview).
 
 Decisions. ``step_through`` leaves every ``.grad`` as it found it: it shows a
 fresh backward pass (as ``backward()`` from zero gradients), whatever the
@@ -52,13 +53,14 @@ to install it) instead of returning a viewer that cannot draw.
 
 from __future__ import annotations
 
+import base64
 from contextlib import contextmanager
 
 import autograd
 
 from . import _page, _style
-from ._trace import display_names, every_name, formulas, term, trace
-from .graph import draw_dot, render_svg
+from ._trace import display_names, formulas, names_of, scopes_and_labels, term, trace
+from .graph import _png_dpi, colour_scale, draw_dot, render_png, render_svg
 
 
 def step_through(root, grad: float = 1.0, **draw_options) -> Stepper:
@@ -102,16 +104,21 @@ class Stepper(_page.Page):
         order = autograd.topological_order(root)
         self.precision = draw_options.get("precision", 4)
         given = draw_options.get("names")
-        self.names = display_names(order, given)
+        cluster, depth = draw_options.get("cluster", False), draw_options.get("depth")
+        self.names = display_names(order, given, cluster, depth)
         self._leaves = [not node._prev for node in order]
         with _grads_kept(order):  # backward_steps and the drawing write .grad
             self.records, totals = trace(root, order, self.names, grad)
             # Laid out with the final gradients, every grad field fits its last number.
             for node, total in zip(order, totals, strict=True):
                 node.grad = total
-            drawn = {**draw_options, "show_grad": True, "names": every_name(order, given)}
-            self.svg = render_svg(draw_dot(root, **drawn))
-        self._scale = _style.scale_of(totals)
+            drawn = {**draw_options, "show_grad": True}
+            graph = draw_dot(root, **drawn)
+            self.svg = render_svg(graph)
+            self._png = _png_of(graph, self.svg)
+            # The drawing's colour scale (root and constants left out), so colours agree.
+            _, labels = scopes_and_labels(order, names_of(given), cluster is not False, depth)
+            self._scale = colour_scale(order, labels)
         self.positions = [0] + [
             k for k, record in enumerate(self.records) if k and record["contributions"]
         ]
@@ -129,6 +136,11 @@ class Stepper(_page.Page):
     def _title(self) -> str:
         return f"Backward pass of {self.names[-1]}"
 
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        """The viewer (HTML) with a PNG of the finished pass beside it, for viewers that show
+        no HTML pictures (GitHub's preview of a committed notebook)."""
+        return {"text/html": self.to_html(), "image/png": self._png, "text/plain": repr(self)}
+
     def _content(self, container: str):
         svg = _page.prefix_ids(self.svg, container)
         alt = f"the backward pass of {self.names[-1]}, finished: every gradient filled in"
@@ -137,7 +149,7 @@ class Stepper(_page.Page):
     def _payload(self) -> dict:
         """The shown positions as the viewer reads them: indices, formatted numbers and colours."""
         number = lambda x: _style.fmt(x, self.precision)
-        fill = lambda x: _style.shade(x, self._scale)
+        fill = self._scale.shade
         last_contribution = {}  # a leaf's last contribution makes its gradient final
         for k, record in enumerate(self.records):
             for j, c in enumerate(record["contributions"]):
@@ -171,6 +183,11 @@ class Stepper(_page.Page):
             "textOn": {f: _style.text_color(f) for f in sorted(fills)},
             "steps": steps,
         }
+
+
+def _png_of(graph, svg: str) -> str:
+    """The graph as PNG, base64 (what a notebook stores), at most PNG_WIDEST pixels wide."""
+    return base64.b64encode(render_png(graph, _png_dpi(svg))).decode("ascii")
 
 
 @contextmanager

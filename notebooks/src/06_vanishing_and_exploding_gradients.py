@@ -112,7 +112,7 @@ layer = nn.Layer(1, 2, norm="batch", activation="linear", seed=0)
 samples = [[Value(x, label=f"x{i}")] for i, x in enumerate([-1.0, 0.5, 2.0])]
 loss = nn.mse_loss(layer.forward_batch(samples), [[0.0, 1.0]] * 3)
 loss.backward()
-draw_dot(loss, rankdir="LR", names=layer)
+draw_dot(loss, rankdir="TB", names=layer)  # top to bottom: closer to the page's shape
 """),
     md("""
 ## The three runs side by side

@@ -6,8 +6,9 @@
 
 Expressions are read by ``autograd.expression.parse``, a whitelist over
 Python's ast: nothing the user types is ever executed. ``explain`` names each
-node by its label, or ``n<i>`` (its index in the topological order, as in
-``draw_dot``) when it has none.
+node as the box of ``chainrule graph``'s picture shows it (one name per node,
+``viz._trace.display_names``): by its label, or ``n<i>`` (its index in the
+topological order) when it has none.
 """
 
 from __future__ import annotations
