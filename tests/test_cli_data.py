@@ -310,7 +310,7 @@ def test_xor_is_learned_with_its_four_points_and_no_validation_split(capsys, tmp
     assert status == 0
     assert "validation" not in out
     train_row = next(line for line in out.splitlines() if line.startswith("train "))
-    assert float(train_row.split()[-1]) == 1.0
+    assert train_row.split()[-1] == "100.0%"
 
 
 def test_train_without_dot_warns_first_and_writes_the_rest(capsys, tmp_path, monkeypatch):
@@ -324,3 +324,20 @@ def test_train_without_dot_warns_first_and_writes_the_rest(capsys, tmp_path, mon
     for name in ("network.svg", "neuron.svg", "training.html"):
         assert not (tmp_path / "o" / name).exists()
     assert "accuracy" in out  # the metrics are printed
+
+
+def test_help_lists_data_and_predict(capsys):
+    status, out, _ = run(capsys, "--help")
+    assert status == 0 and "data" in out and "predict" in out
+
+
+@pytest.mark.parametrize(("dataset", "model"), [("digits", "conv"), ("parity", "rnn")])
+def test_predict_takes_conv_and_rnn_models(capsys, tmp_path, dataset, model):
+    table = tmp_path / f"{dataset}.csv"
+    run(capsys, "data", dataset, "-o", str(table), "--samples", "30")
+    saved, _ = train(capsys, tmp_path, table, "--model", model, "--epochs", "1")
+    status, out, err = run(capsys, "predict", str(saved), str(table))
+    assert status == 0, err
+    header, *predicted = out.splitlines()
+    labels = {str(label) for label in json.loads(saved.read_text())["labels"]}
+    assert len(predicted) == 30 and set(predicted) <= labels

@@ -4,8 +4,9 @@ Each Python block runs in a fresh interpreter in an empty folder, with nothing f
 blocks before it: a block that needs a name defines it. The commands run in the order the
 README gives them, in one temporary folder (so ``chainrule data house_prices -o houses.csv``
 makes the file the next ``train`` reads). To keep the suite bounded, a command's
-``--epochs`` and ``--trials`` are capped at 2 (added when the command gives none): the
-README promises no number for them, only that they run and write their files. Commands with
+``--epochs`` and ``--trials`` are capped at 2 and a built-in data set's ``--samples`` at 60
+(added when the command gives none): the README promises no number for these commands,
+only that they run and write their files. Commands with
 placeholders (``NAME``, ``FILE.csv``, a ``PASSWORD``) and bare mentions (``chainrule train``)
 are not commands to run.
 """
@@ -21,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-CAPPED = {"--epochs": 2, "--trials": 2}
+CAPPED = {"--epochs": 2, "--trials": 2, "--samples": 60}
 PLACEHOLDER = re.compile(r"\b(NAME|FILE|MODEL|DATA|EXPR|PASSWORD|URL|N)\b")
 
 
@@ -51,14 +52,32 @@ def commands() -> list[str]:
 
 
 def capped(words: list[str]) -> list[str]:
+    from viz.cli.train import DATASETS
+
     words = list(words)
+    training = words[1] in ("train", "tune") and "--help" not in words
+    dataset = words[words.index("--dataset") + 1] if "--dataset" in words else "moons"
+    added = {"--epochs": training, "--trials": training and words[1] == "tune",
+             "--samples": training and dataset in DATASETS}
     for option, most in CAPPED.items():
         if option in words:
             k = words.index(option) + 1
             words[k] = str(min(int(words[k]), most))
-        elif words[1] in ("train", "tune") and option == "--epochs":
+        elif added[option]:
             words += [option, str(most)]
     return words
+
+
+def test_capping_keeps_the_command_and_lowers_only_the_sizes():
+    assert capped(["chainrule", "train", "--dataset", "moons", "--epochs", "60"]) == [
+        "chainrule", "train", "--dataset", "moons", "--epochs", "2", "--samples", "60"]
+    assert capped(["chainrule", "train", "--dataset", "houses.csv"]) == [
+        "chainrule", "train", "--dataset", "houses.csv", "--epochs", "2"]
+    assert capped(["chainrule", "tune", "--dataset", "moons"]) == [
+        "chainrule", "tune", "--dataset", "moons", "--epochs", "2", "--trials", "2",
+        "--samples", "60"]
+    assert capped(["chainrule", "data", "iris", "-o", "iris.csv"]) == [
+        "chainrule", "data", "iris", "-o", "iris.csv"]
 
 
 def environment() -> dict:

@@ -760,5 +760,6 @@ def _print_metrics(history) -> None:
         rows.append(("validation", history.val_loss[-1], history.val_metric[-1]))
     print(f"{'':<10}  {'loss':>10}  {metric:>10}")
     for name, loss, value in rows:
-        print(f"{name:<10}  {loss:>10.4f}  {value:>10.4f}")
+        shown = f"{value:.1%}" if metric == "accuracy" else f"{value:.4f}"
+        print(f"{name:<10}  {loss:>10.4f}  {shown:>10}")
     print(f"{len(history.loss)} epochs in {sum(history.seconds):.1f} s")
