@@ -341,3 +341,30 @@ def test_predict_takes_conv_and_rnn_models(capsys, tmp_path, dataset, model):
     header, *predicted = out.splitlines()
     labels = {str(label) for label in json.loads(saved.read_text())["labels"]}
     assert len(predicted) == 30 and set(predicted) <= labels
+
+
+def test_predict_refuses_rows_that_do_not_fit_the_model(capsys, tmp_path):
+    nn.save(nn.MLP(2, [1], seed=0), tmp_path / "m.json")
+    (tmp_path / "wide.csv").write_text("a,b,c,d\n1,2,3,4\n")
+    assert_usage_error(*run(capsys, "predict", str(tmp_path / "m.json"),
+                            str(tmp_path / "wide.csv")), "do not fit")
+
+
+def test_predict_refuses_labels_that_do_not_fit_the_outputs(capsys, tmp_path):
+    info = ModelInfo(task="classification", labels=["a", "b", "c"], features=["u", "v"])
+    nn.save(nn.MLP(2, [4], seed=0), tmp_path / "m.json", info)
+    (tmp_path / "t.csv").write_text("u,v,y\n1,2,0\n")
+    assert_usage_error(*run(capsys, "predict", str(tmp_path / "m.json"), str(tmp_path / "t.csv")),
+                       "3 labels for a model of 4 outputs")
+
+
+def test_predict_of_a_header_only_file_is_a_usage_error(capsys, tmp_path):
+    nn.save(nn.MLP(2, [1], seed=0), tmp_path / "m.json")
+    (tmp_path / "t.csv").write_text("a,b,c\n")
+    assert_usage_error(*run(capsys, "predict", str(tmp_path / "m.json"), str(tmp_path / "t.csv"),
+                            "--target", "c"), "no data rows")
+
+
+def test_data_into_a_missing_folder_is_a_usage_error(capsys, tmp_path):
+    assert_usage_error(*run(capsys, "data", "moons", "-o", str(tmp_path / "no" / "m.csv")),
+                       "does not exist")

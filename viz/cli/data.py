@@ -47,6 +47,8 @@ def run(args) -> int:
     output = Path(args.output)
     if output.is_dir():
         raise UsageError(f"-o {args.output} is a folder; expected a file name such as data.csv")
+    if not output.parent.is_dir():
+        raise UsageError(f"-o {args.output}: the folder {output.parent} does not exist")
     from nn import data
 
     args.dataset, args.target, args.delimiter, args.model = args.name, None, None, "mlp"

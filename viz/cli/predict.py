@@ -52,8 +52,11 @@ def run(args) -> int:
         raise UsageError(f"cannot read {args.model}: {error}") from None
     X = _inputs(args, info)
     model.eval()
-    with _no_grad():
-        outputs = [_numbers(model(_row(model, row))) for row in X]
+    try:
+        with _no_grad():
+            outputs = [_numbers(model(_row(model, row))) for row in X]
+    except ValueError as error:  # a row of the wrong length or shape for this model
+        raise UsageError(f"the rows of {args.data} do not fit {args.model}: {error}") from None
     width = len(outputs[0]) if outputs else 0
     labels = list(info.labels)
     if info.task == "classification" and labels and len(labels) != max(width, 2) \
