@@ -368,3 +368,13 @@ def test_predict_of_a_header_only_file_is_a_usage_error(capsys, tmp_path):
 def test_data_into_a_missing_folder_is_a_usage_error(capsys, tmp_path):
     assert_usage_error(*run(capsys, "data", "moons", "-o", str(tmp_path / "no" / "m.csv")),
                        "does not exist")
+
+
+def test_tune_without_dot_warns_first_and_writes_the_rest(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    status, out, err = run(capsys, "tune", "--dataset", "moons", "--samples", "30", "--epochs",
+                           "1", "--trials", "1", "--no-progress", "--out", str(tmp_path / "t"))
+    assert status == 0
+    assert err.startswith("warning: Graphviz's dot program is not installed")
+    assert (tmp_path / "t" / "model.json").exists()
+    assert not (tmp_path / "t" / "training.html").exists()

@@ -95,6 +95,7 @@ def run(args) -> int:
     if args.validation is None:
         args.validation = train.DEFAULT_VALIDATION
     X, y, name, task, hidden, activation, n_out, loss, info = train.prepare(args)
+    skipped = train._graph_files_skipped("mlp")  # no dot: say so before the search
     Xs, ys, scaling = train.standardized(X, y, task)
     fixed = {"hidden": hidden, "activation": activation, "norm": args.norm,
              "optimizer": args.optimizer, "lr": args.lr, "epochs": args.epochs,
@@ -124,7 +125,8 @@ def run(args) -> int:
         history.snapshots = train._folded(model, history.snapshots, *scaling)
         train._fold_scaling(model, *scaling)
         written += train._write_outputs(model, history, X, y, out, task,
-                                        progress=not args.no_progress, info=info)
+                                        progress=not args.no_progress, info=info,
+                                        graphs=not skipped)
     train.print_written(written, out)
     if result.interrupted:
         print("interrupted: the finished trials are kept (and in the storage, if any)")
