@@ -170,12 +170,6 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _load_dataset(args):
-    """(X, y, name) for --dataset: a built-in data set or a CSV file."""
-    X, y, name, _, _ = load_named_dataset(args)
-    return X, y, name
-
-
 def load_named_dataset(args):
     """(X, y, name, feature names, target name) for --dataset: built-in or a CSV file.
 
