@@ -1,36 +1,61 @@
 # chainrule: `make demo` and `make test` work on a brand-new machine.
-# They create .venv, install the project with its test and benchmark extras,
-# install the Graphviz program (and Chromium for the browser tests) where we can.
+#
+#   make demo   .venv with the product only (numpy, graphviz, matplotlib, tqdm, scikit-learn,
+#               Optuna) and the Graphviz program, then the main job
+#   make test   the same plus the test tools (pyproject's `test` extra: PyTorch, Playwright,
+#               hypothesis, ...) and the test-only programs (Chromium, PostgreSQL), then the suite
+#   make bench  the test set-up plus the benchmark peer (micrograd), then the benchmarks
+#
+# Each level has its own stamp in .venv, so `make demo` then `make test` installs the test
+# extra on top; editing pyproject.toml makes every level install again.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 OUT ?= out
+PIP := $(BIN)/python -m pip install --quiet
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test lint bench system-deps system-deps-demo system-deps-test clean
 
 # The main job: train an MLP 2-16-16-1 on two-moons, write its files into $(OUT)/.
-demo: $(STAMP) system-deps
+demo: $(VENV)/.installed-demo system-deps-demo
 	$(BIN)/chainrule train --dataset moons --hidden 16,16 --epochs 60 --out $(OUT)
 
-test: $(STAMP) system-deps
+test: $(VENV)/.installed-test system-deps-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "chainrule needs Python 3.10 or later")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	touch $(STAMP)
+	$(PIP) --upgrade pip
 
-# The Graphviz `dot` program renders graphs; Chromium drives the stepper's browser tests.
-system-deps:
-	@bash tools/system-deps.sh
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+# A test venv holds everything the demo needs: its stamp counts for the demo too.
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[test]'
+	touch $@ $(VENV)/.installed-demo
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[test,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-demo
+
+# The Graphviz `dot` program renders graphs (the demo needs it); Chromium drives the
+# browser tests and PostgreSQL serves the distributed-search test (tests only).
+system-deps-demo:
+	@bash tools/system-deps.sh demo
+
+system-deps-test system-deps:
+	@bash tools/system-deps.sh test
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis

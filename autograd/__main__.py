@@ -2,12 +2,23 @@
 
 x = (0.5, 0.1), target 0.6, weights w11=0.4 w12=0.3 w21=0.6 w22=0.9 w31=0.5
 w32=0.7, biases 0.1 0.2 0.3, squared error, learning rate 0.1.
+It takes no arguments but ``--help``.
 """
+
+import argparse
+import sys
 
 from autograd import Value
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(
+        prog="python -m autograd",
+        description="The chain rule on a 2-2-1 sigmoid network: the forward pass, then each "
+        "parameter's gradient from the engine's backward() beside the same gradient written "
+        "out by hand, and the parameter after one step of gradient descent (lr 0.1).",
+        epilog="The library: from autograd import Value (README, Quickstart).",
+    ).parse_args(sys.argv[1:] if argv is None else argv)
     x1, x2, target, lr = 0.5, 0.1, 0.6, 0.1
     w = {name: Value(v, label=name) for name, v in
          dict(w11=0.4, w12=0.3, w21=0.6, w22=0.9, w31=0.5, w32=0.7).items()}

@@ -4,15 +4,17 @@ The syntax is Python's expression syntax restricted by a whitelist over
 ``ast`` (contract 1, shared by ``autograd.strategies``, the ``chainrule``
 command line, the notebooks and the README):
 
-* variables: any identifier that is not a function name;
-* numeric literals (ints and floats; every number becomes a float);
+* variables: any identifier that is not a function or constant name;
+* numeric literals (ints and floats; every number becomes a float) and the
+  constants ``pi`` and ``e`` (``math.pi``, ``math.e``);
 * binary ``+ - * / **``, unary ``-`` and ``+``, parentheses;
 * calls of ``exp log sqrt tanh sigmoid relu abs sin cos`` with one argument,
   and ``leaky_relu(x)`` / ``leaky_relu(x, slope)`` with a numeric slope.
 
 Anything else (attribute access, subscripts, other calls, keywords, lambdas,
 comprehensions, strings, comparisons ...) raises ``ExpressionError``, a
-ValueError whose message is one line naming what was found and where.
+ValueError whose message is one line naming what was found and where (``x^2``
+says to use ``**`` for powers: ``^`` is Python's exclusive or).
 
 Nothing in the source is ever executed: it is read with ``ast.parse`` and
 translated into a short postfix program of engine operations, which
@@ -53,6 +55,8 @@ MAX_DEPTH = 200
 
 # One-argument functions, named as the Value methods that apply them.
 FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sin", "cos")
+# Names that are numbers, not variables.
+CONSTANTS = {"pi": math.pi, "e": math.e}
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 # op -> (the primitive's float forward, which folds two constants with IEEE
@@ -247,7 +251,7 @@ def _translate(text: str, root: ast.AST) -> Expression:
                 (child, depth if _chained(node, child) else depth + 1, False)
                 for child in reversed(children)
             )
-            if isinstance(node, ast.Name):
+            if isinstance(node, ast.Name) and node.id not in CONSTANTS:
                 variables.setdefault(node.id, None)
             continue
         done.append(_finish(node, done))
@@ -264,6 +268,11 @@ def _chained(node: ast.AST, child: ast.AST) -> bool:
 def _check(node: ast.AST) -> list[ast.AST]:
     """node's children to translate, or ExpressionError if node is not allowed."""
     if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.BitXor):
+            raise ExpressionError(
+                f"operator ^ is not allowed{_where(node)}: use ** for powers (x ** 2); "
+                "^ is Python's exclusive or"
+            )
         if type(node.op) not in _BINARY:
             raise ExpressionError(
                 f"operator {type(node.op).__name__} is not allowed{_where(node)}: "
@@ -318,6 +327,8 @@ def _finish(node: ast.AST, done: list):
                 from None
         return _finite(number, node)
     if isinstance(node, ast.Name):
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
         return [("var", node.id)]
     if isinstance(node, ast.UnaryOp):
         operand = done.pop()

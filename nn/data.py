@@ -9,8 +9,8 @@ reproduces ``sklearn.datasets.make_moons(n_samples=100, noise=0.1)`` exactly,
 the data of micrograd's demo notebook (``moons`` follows sklearn's algorithm
 draw for draw; ``circles`` and ``blobs`` follow sklearn's too).
 
-``load_csv`` reads a CSV file with a header row; ``train_test_split`` and
-``batches`` split data for training.
+``load_csv`` reads a CSV file with a header row (``save_csv`` writes one);
+``train_test_split`` and ``batches`` split data for training.
 
 Real data without downloads: ``digits``, ``iris``, ``wine`` and
 ``breast_cancer`` are scikit-learn's bundled copies of the UCI data sets
@@ -188,18 +188,38 @@ def _power_of_two_below(largest: np.ndarray) -> np.ndarray:
     return np.where((largest > 0.0) & np.isfinite(largest), scale, 1.0)
 
 
-def load_csv(path, target=None, delimiter: str = ","):
+DELIMITERS = (",", ";", "\t")  # what load_csv tells apart when no delimiter is given
+
+
+def load_csv(path, target=None, delimiter: str | None = None):
     """Reads a CSV file with a header row; returns (X, y), y the ``target`` column (default: last).
 
-    The file must be UTF-8 text (a BOM is allowed) of at most ``MAX_CSV_BYTES``
-    and every cell a finite number. Errors name the file, the row and the
-    column; rows are counted as the file's lines (1 is the first line, blank
-    lines count). A folder, a device or a FIFO is refused before reading.
+    See ``load_csv_named`` for the rules (it also returns the column names).
+    """
+    X, y, _, _ = load_csv_named(path, target, delimiter)
+    return X, y
+
+
+def load_csv_named(path, target=None, delimiter: str | None = None):
+    """(X, y, feature names, target name) of a CSV file with a header row.
+
+    y is the ``target`` column (default: the last). The file must be UTF-8
+    text (a BOM is allowed) of at most ``MAX_CSV_BYTES`` and every feature
+    cell a finite number. The target column holds numbers,
+    or class names (``setosa``, ``yes``) when none of its cells is a number:
+    then y is an array of str. Errors name the file, the row and the column;
+    rows are counted as the file's lines (1 is the first line, blank lines
+    count). A first row of numbers is not a header: the file is refused
+    (a header names the columns). Without ``delimiter``, the header row's
+    most frequent of ``,`` ``;`` and tab is the delimiter (``,`` when it
+    holds none). A folder, a device or a FIFO is refused before reading.
     """
     path = os.fspath(path)
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
         raise ValueError(f"delimiter must be one character, got {quoted(delimiter)}")
-    rows = _csv_rows(path, read_regular_file(path, "CSV file", MAX_CSV_BYTES), delimiter)
+    text = _csv_text(path, read_regular_file(path, "CSV file", MAX_CSV_BYTES))
+    delimiter = delimiter or _sniffed_delimiter(text)
+    rows = _csv_rows(path, text, delimiter)
     if not rows:
         raise ValueError(f"{path} is empty: expected a header row and data rows")
     header_line, header = rows[0]
@@ -221,28 +241,81 @@ def load_csv(path, target=None, delimiter: str = ","):
             f"{path} needs at least two columns (features and a target); its header (row "
             f"{header_line}) has one: is the delimiter {delimiter!r} right?"
         )
-    table = np.empty((len(rows) - 1, len(header)))
-    for r, (line, row) in enumerate(rows[1:]):
+    features = [c for c in range(len(header)) if c != column]
+    if all(_number(header[c]) is not None for c in features):
+        raise ValueError(
+            f"{path}, row {header_line}: {_names(header, 4)} are numbers, not column names: "
+            "the file needs a header row naming the columns (such as x0,x1,label) before "
+            "its data"
+        )
+    for line, row in rows[1:]:
         if len(row) != len(header):
             raise ValueError(
                 f"{path}, row {line}: {len(row)} cells, but the header has {len(header)}"
             )
+    names = _class_names(rows, column)
+    table = np.empty((len(rows) - 1, len(header)))
+    for r, (line, row) in enumerate(rows[1:]):
         for c, cell in enumerate(row):
-            try:
-                number = float(cell)
-            except ValueError:
+            if c == column and names is not None:
+                table[r, c] = 0.0
+                continue
+            number = _number(cell)
+            if number is None:
+                hint = " (class names in the target column must all be names)" \
+                    if c == column else ""
                 raise ValueError(
                     f"{path}, row {line}, column {quoted(header[c], 40)}: "
-                    f"{quoted(cell, 40)} is not a number"
-                ) from None
+                    f"{quoted(cell, 40)} is not a number{hint}"
+                )
             if not math.isfinite(number):
                 raise ValueError(
                     f"{path}, row {line}, column {quoted(header[c], 40)}: "
                     f"{quoted(cell, 40)} is not finite"
                 )
             table[r, c] = number
-    features = [c for c in range(len(header)) if c != column]
-    return table[:, features], table[:, column]
+    y = table[:, column] if names is None else np.array(names, dtype=str)
+    return table[:, features], y, [header[c] for c in features], header[column]
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _class_names(rows, column: int) -> list[str] | None:
+    """The target column's cells (stripped) when every one is a name, not a number; else None."""
+    cells = [row[column].strip() for _, row in rows[1:]]
+    if all(cell and _number(cell) is None for cell in cells):
+        return cells
+    return None
+
+
+def _sniffed_delimiter(text: str) -> str:
+    """The most frequent of DELIMITERS in the first non-blank line (``,`` if none is there)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")[:100_000]
+    counts = [first.count(d) for d in DELIMITERS]
+    return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
+
+
+def save_csv(path, X, y, columns, target: str) -> None:
+    """Writes X and y as CSV: a header row (``columns``, then ``target``), a row per sample.
+
+    Numbers are written with ``repr`` (they read back exactly); y may hold
+    class names. ``load_csv(path)`` reads the file back as (X, y).
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or len(X) != len(y) or len(columns) != X.shape[1]:
+        raise ValueError(
+            f"expected X of shape (n, {len(columns)}) and n targets, got X {X.shape}, y {y.shape}"
+        )
+    with open(os.fspath(path), "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*columns, target])
+        for row, value in zip(X.tolist(), y.tolist(), strict=True):
+            writer.writerow([*row, value])
 
 
 def _names(header: list[str], limit: int = 10) -> str:
@@ -250,19 +323,23 @@ def _names(header: list[str], limit: int = 10) -> str:
     return shown + (f" and {len(header) - limit} more" if len(header) > limit else "")
 
 
-def _csv_rows(path: str, raw: bytes, delimiter: str) -> list[tuple[int, list[str]]]:
-    """(line number, cells) of each non-blank row; ValueError naming the line for bad text."""
+def _csv_text(path: str, raw: bytes) -> str:
+    """The file's text; ValueError naming the line for binary data or text that is not UTF-8."""
     if b"\x00" in raw:
         line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
         raise ValueError(f"{path}, row {line}: a NUL byte: binary data, not a CSV text file")
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         raise ValueError(
             f"{path}, row {line}: byte {raw[error.start]:#04x} is not UTF-8 text; "
             "save the file as UTF-8 (it may be Latin-1 or binary data)"
         ) from None
+
+
+def _csv_rows(path: str, text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of each non-blank row; ValueError naming the line for bad text."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
     try:

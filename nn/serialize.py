@@ -1,10 +1,12 @@
 """Model files: a model as JSON, read back with every field validated.
 
-    {"format": "chainrule-model", "version": 2,
+    {"format": "chainrule-model", "version": 3,
      "architecture": {"type": "MLP", "nin": 2, "nouts": [16, 16, 1],
                       "activation": "relu", "output_activation": "linear",
                       "dropout": 0.0},
-     "parameters": {"layers.0.neurons.0.w.0": 0.23, ..., "layers.2.neurons.0.b": -0.1}}
+     "parameters": {"layers.0.neurons.0.w.0": 0.23, ..., "layers.2.neurons.0.b": -0.1},
+     "task": "classification", "labels": ["no", "yes"],
+     "features": ["x1", "x2"], "target": "label", "loss": "bce_with_logits"}
 
 ``parameters`` maps each dotted name of ``state_dict()`` to a finite number:
 every parameter, then every buffer (batch norm's running statistics, which
@@ -15,7 +17,16 @@ LayerNorm, Sequential, its layers and RNN since version 2, a Sequential's
 ``layers`` holding its children's architectures; other modules register
 theirs with ``register``). Fields added to a kind later (MLP's and Layer's
 ``norm``) are optional, so files written before them keep loading; version-1
-files read as they always did. Loading never unpickles and never evaluates anything: the
+files read as they always did. Version 3 adds what the model was trained
+for, each field optional (``ModelInfo``): ``task`` ("classification" or
+"regression"), ``labels`` (a classifier's class labels, numbers or strings, in
+the order of its outputs: output k, or for one output a score above 0, means
+``labels[k]``, ``labels[1]``), ``features`` and ``target`` (the names of the
+input columns and of the target column) and ``loss`` (the loss it was trained
+with, which says how one output reads: a logit at 0, a probability at 0.5).
+``save(model, path, info)`` writes them, ``load_info(path)`` reads them back
+with the model; ``load`` ignores them. A file without them is written as
+version 2, which older readers take. Loading never unpickles and never evaluates anything: the
 text is parsed as JSON, checked field by field, the parameter count and
 names the architecture implies are checked against the cap and the file
 before any module is built, then the model is rebuilt and the parameters are
@@ -30,7 +41,7 @@ import math
 import numbers
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._checks import MAX_PARAMETERS, few, mlp_parameter_count, quoted, read_regular_file
 from .containers import Dropout, Flatten, LastStep, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh
@@ -40,8 +51,14 @@ from .norm import BatchNorm, LayerNorm, _eps, _momentum
 from .recurrent import NONLINEARITIES, RNN
 
 FORMAT = "chainrule-model"
-VERSION = 2  # version 2 adds Sequential, its layers and RNN; version-1 files read the same way
-READABLE_VERSIONS = (1, 2)
+# version 2 adds Sequential, its layers and RNN; version 3 the optional task, labels, features
+# and target; older files read the same way
+VERSION = 3  # written when a file holds those fields; files without them stay version 2,
+# so that older chainrule reads them
+READABLE_VERSIONS = (1, 2, 3)
+TASKS = ("classification", "regression")
+MAX_LABELS = 100_000  # labels or feature names in a model file
+MAX_NAME = 1_000  # characters of one label or column name
 MAX_BYTES = 200_000_000  # far above any scalar-engine model; refuses to read a disk image
 MAX_UNITS = 1_000_000  # layer sizes beyond this cannot be meant for a scalar engine
 MAX_DIGITS = 400  # an integer literal this long is already far beyond any float
@@ -49,21 +66,91 @@ MAX_DIGITS = 400  # an integer literal this long is already far beyond any float
 _PICKLE_MAGIC = (b"\x80", b"(dp", b"(lp", b"ccopy_reg", b"c__builtin__")
 
 
-def to_dict(model: Module) -> dict:
-    """The model file's content as a dict."""
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model was trained for, as a model file keeps it (every field optional).
+
+    ``task``: "classification" or "regression". ``labels``: a classifier's
+    class labels (numbers or strings, distinct) in the order of its outputs.
+    ``features``, ``target``: the names of the input columns and of the target.
+    ``loss``: the loss it was trained with (how to read one output: a logit at 0,
+    a probability or a 0/1 regression at 0.5).
+    """
+
+    task: str | None = None
+    labels: tuple = field(default=())
+    features: tuple = field(default=())
+    target: str | None = None
+    loss: str | None = None
+
+    def __post_init__(self):
+        _check_info({"task": self.task, "labels": self.labels, "features": self.features,
+                     "target": self.target, "loss": self.loss})
+        object.__setattr__(self, "labels", tuple(self.labels))
+        object.__setattr__(self, "features", tuple(self.features))
+
+    def as_dict(self) -> dict:
+        """The fields that are set, as a model file holds them."""
+        fields = {"task": self.task, "labels": list(self.labels),
+                  "features": list(self.features), "target": self.target, "loss": self.loss}
+        return {name: value for name, value in fields.items() if value not in (None, [])}
+
+
+INFO_FIELDS = ("task", "labels", "features", "target", "loss")
+
+
+def _check_info(info: dict) -> None:
+    """ValueError naming the field of a ModelInfo (or a model file) that is not valid."""
+    task = info.get("task")
+    if task is not None and task not in TASKS:
+        raise ValueError(f"'task' must be one of {', '.join(TASKS)}, got {quoted(task, 60)}")
+    labels = info.get("labels", [])
+    if not isinstance(labels, (list, tuple)) or len(labels) > MAX_LABELS:
+        raise ValueError(f"'labels' must be a list of class labels, got {quoted(labels, 60)}")
+    for label in labels:
+        number = isinstance(label, numbers.Real) and not isinstance(label, bool)
+        if not (_finite_number(label) if number else _name(label)):
+            raise ValueError(
+                f"'labels' must hold finite numbers or strings of 1 to {MAX_NAME} characters, "
+                f"got {quoted(label, 60)}"
+            )
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"'labels' must be distinct, got [{few([str(x) for x in labels])}]")
+    if labels and task != "classification":
+        raise ValueError("'labels' are for a classification: 'task' must be 'classification'")
+    features = info.get("features", [])
+    if (not isinstance(features, (list, tuple)) or len(features) > MAX_LABELS
+            or not all(_name(name) for name in features)):
+        raise ValueError(f"'features' must be a list of column names, got {quoted(features, 60)}")
+    for name in ("target", "loss"):
+        value = info.get(name)
+        if value is not None and not _name(value):
+            raise ValueError(f"{name!r} must be a name, got {quoted(value, 60)}")
+
+
+def _name(value) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= MAX_NAME
+
+
+def to_dict(model: Module, info: ModelInfo | None = None) -> dict:
+    """The model file's content as a dict (with ``info``'s fields when given)."""
     if not isinstance(model, Module):
         raise TypeError(f"expected an nn Module, got {type(model).__name__}")
+    if info is not None and not isinstance(info, ModelInfo):
+        raise TypeError(f"info must be an nn.serialize.ModelInfo, got {type(info).__name__}")
+    extra = info.as_dict() if info is not None else {}
     return {
         "format": FORMAT,
-        "version": VERSION,
+        "version": VERSION if extra else 2,
         "architecture": model.architecture(),
         "parameters": model.state_dict(),
+        **extra,
     }
 
 
-def dumps(model: Module) -> str:
+def dumps(model: Module, info: ModelInfo | None = None) -> str:
     """The model file's text (JSON)."""
-    content = to_dict(model)
+    content = to_dict(model, info)
     bad = [name for name, value in content["parameters"].items() if not math.isfinite(value)]
     if bad:
         raise ValueError(
@@ -73,13 +160,13 @@ def dumps(model: Module) -> str:
     return json.dumps(content, indent=1)
 
 
-def save(model: Module, path) -> None:
-    """Writes the model to ``path`` as JSON.
+def save(model: Module, path, info: ModelInfo | None = None) -> None:
+    """Writes the model (and ``info``: its task, labels, column names) to ``path`` as JSON.
 
     The text goes to a temporary file beside ``path`` that then replaces it,
     so an interrupted save leaves the old file or the new one, never half a file.
     """
-    text = dumps(model)
+    text = dumps(model, info)
     path = os.fspath(path)
     partial = f"{path}.partial"
     try:
@@ -98,16 +185,26 @@ def load(path) -> Module:
     such as ``/dev/zero``, a FIFO or a larger file is refused before reading
     (a missing file is a FileNotFoundError).
     """
+    return load_info(path)[0]
+
+
+def load_info(path) -> tuple[Module, ModelInfo]:
+    """(model, what it was trained for) from a model file; ``ModelInfo()`` for older files."""
     path = os.fspath(path)
     raw = read_regular_file(path, "model file", MAX_BYTES)
     try:
-        return loads(raw)
+        return loads_info(raw)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
 
 
 def loads(text) -> Module:
     """The model described by a model file's text (str or bytes)."""
+    return loads_info(text)[0]
+
+
+def loads_info(text) -> tuple[Module, ModelInfo]:
+    """(model, ModelInfo) described by a model file's text (str or bytes)."""
     if not isinstance(text, (str, bytes, bytearray)):
         raise TypeError(f"expected a model file's text (str or bytes), got {type(text).__name__}")
     if isinstance(text, (bytes, bytearray)):
@@ -122,7 +219,13 @@ def loads(text) -> Module:
             raise ValueError(f"not a model file: not UTF-8 text ({error.reason})") from None
     if not text.strip():
         raise ValueError("the model file is empty")
-    return from_dict(_parse(text))
+    content = _parse(text)
+    return from_dict(content), _info(content)
+
+
+def _info(content: dict) -> ModelInfo:
+    """The ModelInfo of a model file's content (checked by from_dict already)."""
+    return ModelInfo(**{name: content[name] for name in INFO_FIELDS if name in content})
 
 
 def _parse(text: str) -> dict:
@@ -181,7 +284,8 @@ def from_dict(content: dict) -> Module:
     if not isinstance(content, dict):
         raise ValueError(f"expected a dict, got {type(content).__name__}")
     expected = {"format", "version", "architecture", "parameters"}
-    missing, extra = expected - content.keys(), content.keys() - expected
+    optional = set(INFO_FIELDS) if content.get("version") == 3 else set()
+    missing, extra = expected - content.keys(), content.keys() - expected - optional
     if missing or extra:
         raise ValueError(
             f"not a model file: missing fields {sorted(missing)}, "
@@ -197,6 +301,10 @@ def from_dict(content: dict) -> Module:
             f"unsupported model file version {quoted(version, 60)} (this chainrule reads "
             f"{' and '.join(map(str, READABLE_VERSIONS))})"
         )
+    try:
+        _check_info(content)
+    except ValueError as error:
+        raise ValueError(f"not a model file: {error}") from None
     architecture = content["architecture"]
     kind = kind_of(architecture)
     count = kind.count(architecture)

@@ -468,7 +468,13 @@ def _clip(parameters, max_norm: float, epoch: int, step: int, model) -> None:
 
 
 def _progress_bar(total: int, enabled: bool, desc: str = "fit", unit: str = "epoch"):
-    """A tqdm bar of ``total`` steps (a Jupyter widget with ipywidgets, else text), or None."""
+    """A tqdm bar of ``total`` steps, or None.
+
+    In a terminal, tqdm's text bar. In Jupyter, a widget with ipywidgets;
+    without them, one line when the bar closes: a text bar's every redraw
+    would be kept in the saved notebook's stderr, a block of lines in exported
+    notebooks and on GitHub.
+    """
     if not enabled:
         return None
     try:
@@ -481,7 +487,40 @@ def _progress_bar(total: int, enabled: bool, desc: str = "fit", unit: str = "epo
         raise ImportError(
             "the progress bar needs tqdm: pip install tqdm (or pass progress=False)"
         ) from None
+    if tqdm.__module__ == "tqdm.std" and _in_jupyter():
+        return _one_line_bar(tqdm)(total=total, desc=desc, unit=unit)
     return tqdm(total=total, desc=desc, unit=unit, leave=True)
+
+
+def _in_jupyter() -> bool:
+    """Whether this runs in a Jupyter kernel (IPython with a kernel), without importing IPython."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def _one_line_bar(tqdm):
+    """A tqdm (text) class that draws nothing while it runs and its final line once, on close."""
+
+    class OneLineBar(tqdm):
+        def __init__(self, **options):
+            # an infinite delay: tqdm never draws by itself
+            super().__init__(**options, leave=True, delay=float("inf"))
+            self._line_written = False
+
+        def close(self):
+            if self.disable or self._line_written:
+                return super().close()
+            self._line_written = True
+            line = str(self)
+            file = self.fp
+            super().close()
+            file.write(line + "\n")
+            file.flush()
+
+    return OneLineBar
 
 
 # -- argument checks --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ file.
 
 import argparse
 import json
+import re
 import runpy
 import sys
 import tempfile
@@ -89,6 +90,35 @@ def execute(notebook, timeout: int = 300):
     return notebook
 
 
+# An IPython cell's file (/tmp/ipykernel_15377/3399905348.py): a temporary name of one run.
+CELL_FILE = re.compile(r"/[^\s\"']*/ipykernel_\d+/\d+\.py")
+
+
+def scrubbed(notebook):
+    """The notebook with no path of this machine in its outputs: the venv (``sys.prefix``)
+    becomes ``<venv>``, the checkout ``<chainrule>``, a cell's temporary file ``<cell>``, so
+    that a committed notebook reads the same whoever built it, wherever."""
+    places = [(str(Path(sys.prefix).resolve()), "<venv>"), (sys.prefix, "<venv>"),
+              (str(HERE.parent), "<chainrule>")]
+
+    def clean(text: str) -> str:
+        text = CELL_FILE.sub("<cell>", text)
+        for path, name in places:
+            text = text.replace(path, name)
+        return text
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = clean(output["text"])
+            for kind, value in output.get("data", {}).items():
+                if kind.startswith("text/") and isinstance(value, str):
+                    output["data"][kind] = clean(value)
+            if "traceback" in output:
+                output["traceback"] = [clean(line) for line in output["traceback"]]
+    return notebook
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--execute", action="store_true", help="run and save outputs")
@@ -98,7 +128,7 @@ def main(argv=None) -> int:
         notebook = build(name)
         if args.execute:
             started = time.perf_counter()
-            execute(notebook)
+            scrubbed(execute(notebook))  # committed outputs name no path of this machine
             print(f"{name}: executed in {time.perf_counter() - started:.1f} s")
         nbformat.write(notebook, HERE / name)
         print(f"wrote {HERE / name}")

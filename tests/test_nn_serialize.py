@@ -71,7 +71,7 @@ BAD_FILES = {
     "malformed": ('{"format": chainrule}', "malformed JSON"),
     "not an object": ("[1, 2]", "expected a JSON object"),
     "wrong format": (edited(lambda c: c.update(format="keras")), "format is 'keras'"),
-    "future version": (edited(lambda c: c.update(version=3)), "unsupported model file version 3"),
+    "future version": (edited(lambda c: c.update(version=4)), "unsupported model file version 4"),
     "extra field": (edited(lambda c: c.update(code="import os")), "unexpected fields \\['code'\\]"),
     "wrong layer size": (
         edited(lambda c: c["architecture"].update(nouts=[3, 1])),

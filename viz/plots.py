@@ -106,8 +106,7 @@ def plot_history(history):
             ax.axvline(best, color="#888888", linewidth=1, linestyle=":", label="best epoch")
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
-        ax.set_title(f"{name}: {train[-1]:.4g} after {len(train)} epochs", fontsize=10,
-                     loc="left")
+        ax.set_title(_history_title(name, train, best), fontsize=10, loc="left")
         ax.xaxis.get_major_locator().set_params(integer=True)
         if validation or best:
             ax.legend(frameon=False)
@@ -115,6 +114,19 @@ def plot_history(history):
     if finite and min(finite) > 0 and max(finite) / min(finite) > 100:
         axes[0].set_yscale("log")
     return figure
+
+
+def _history_title(name: str, values: list, best) -> str:
+    """``accuracy: 100.0% after 60 epochs``; after early stopping, the restored epoch's value:
+    ``loss: 0.12 at epoch 14 (restored; 24 epochs run)``. Accuracy reads as a percentage, as
+    the decision boundary's title gives it."""
+    def shown(value: float) -> str:
+        return f"{value:.1%}" if name == "accuracy" else f"{value:.4g}"
+
+    if best and 1 <= best <= len(values):
+        return f"{name}: {shown(values[best - 1])} at epoch {best} (restored; {len(values)} " \
+               "epochs run)"
+    return f"{name}: {shown(values[-1])} after {len(values)} epochs"
 
 
 def plot_decision_boundary(model, X, y, resolution: int = 100, threshold: float | None = None,

@@ -97,7 +97,10 @@ print("smallest counterexample:", counterexample)
 """),
     md("""
 `autograd.detect_anomaly()` stops at the first operation that turns finite
-numbers into nan or inf, here the backward step of sqrt at 0:
+numbers into nan or inf, here the backward step of sqrt at 0. The error
+names the operation, its node and inputs and where the node was created (the
+cell's line); the lines after those are the calling frames, here Jupyter's
+own, so the cell prints the first six:
 """),
     code("""
 from autograd import detect_anomaly, AnomalyError
@@ -108,6 +111,6 @@ with detect_anomaly():
     try:
         y.backward()
     except AnomalyError as error:
-        print(error)
+        print("\\n".join(str(error).splitlines()[:6]))
 """),
 ]

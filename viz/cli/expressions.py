@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from autograd import Value, topological_order
-from autograd.expression import parse
+from autograd.expression import CONSTANTS, parse
 
 from .._trace import display_names, formulas, trace
 from ._common import UsageError, add_command, number
@@ -38,7 +38,8 @@ def add_parser(commands) -> None:
         command = add_command(
             commands, name, runs[name], help=help_,
             description=f"{help_[0].upper()}{help_[1:]}. EXPR uses + - * / **, "
-            "numbers, variables and exp log sqrt tanh sigmoid relu abs sin cos leaky_relu; "
+            "numbers, the constants pi and e, variables and exp log sqrt tanh sigmoid relu abs "
+            "sin cos leaky_relu; "
             "nothing in it is executed. An EXPR that starts with '-' goes after '--': "
             f'chainrule {name} -- "-x * y" x=2 y=3',
         )
@@ -66,6 +67,9 @@ def _read_assignments(expr, assignments: list[str]) -> dict[str, Value]:
             raise UsageError(f"the value of {name} must be a number, got {text!r}") from None
         if name in given:
             raise UsageError(f"{name} is given twice")
+        if name in CONSTANTS:
+            raise UsageError(f"{name} is the constant {CONSTANTS[name]!r} in expressions, not a "
+                             "variable: choose another name")
         if name not in expr.variables:
             known = ", ".join(expr.variables) or "none"
             raise UsageError(f"{name} is not a variable of the expression (its variables: {known})")

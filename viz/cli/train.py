@@ -21,11 +21,24 @@ Decisions where the spec is silent:
   scaling is folded into the first and last layers before saving, so
   ``model.json`` takes raw inputs and predicts in raw units.
 * The task is classification when every target is an integer and there are
-  at most ``MAX_CLASSES`` distinct ones (labels are mapped to 0..k-1 in sorted
-  order); otherwise regression. Two classes get one output and
+  at most ``MAX_CLASSES`` distinct ones, or when the targets are names
+  (``setosa``, ``yes``; at most ``MAX_NAMED_CLASSES``); labels are mapped to
+  0..k-1 in sorted order and ``model.json`` keeps them (with the task and the
+  column names) so that ``chainrule predict`` answers in them; otherwise
+  regression. ``--dataset iris`` and ``breast_cancer`` use their class names
+  (as ``chainrule data`` writes them). Two classes get one output and
   ``bce_with_logits``, more get one output per class and ``cross_entropy``,
   regression gets ``mse``; ``--loss`` overrides (``bce`` gets a sigmoid
   output layer; a loss that does not fit the task is a usage error).
+  ``--loss mse`` on two classes regresses the 0/1 index but is still judged
+  as a classifier: the metric is the accuracy of the output read at 0.5 (R²
+  of 0/1 targets says little about how many points are right).
+* Small data sets are not split: below ``SMALL_DATA`` rows (xor has 4) the
+  default ``--validation`` is 0, since holding out one of four points leaves
+  a problem the rest cannot teach; from ``SMALL_DATA`` rows on it is 0.2.
+* Without Graphviz's ``dot`` the pictures it draws (``network.svg``,
+  ``neuron.svg``, ``training.html``) are skipped with a warning printed
+  before training; the model, history and plots are still written.
   ``decision_boundary.svg`` is written for classification with two inputs
   (a regression has no boundary).
 * ``training.html`` is the training player (``viz.training_player``) of the
@@ -52,6 +65,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from autograd import Value
 
@@ -69,6 +83,13 @@ LOSSES = ("mse", "bce", "bce_with_logits", "cross_entropy", "hinge")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 NORMS = ("batch", "layer")
 MAX_CLASSES = 10
+MAX_NAMED_CLASSES = 100  # class names (setosa, yes) in a target column
+SMALL_DATA = 20  # fewer rows: no validation hold-out by default (0.2 of 20 is 4 rows)
+DEFAULT_VALIDATION = 0.2
+# Class names of the bundled classifications whose names mean something (wine's are 0, 1, 2)
+CLASS_NAMES = {"iris": ("setosa", "versicolor", "virginica"),
+               "breast_cancer": ("malignant", "benign")}
+GRAPH_FILES = ("network.svg", "neuron.svg", "training.html")  # drawn by Graphviz's dot
 
 
 def add_parser(commands) -> None:
@@ -92,17 +113,23 @@ def add_parser(commands) -> None:
                        "print a diagnosis of the trained network")
 
 
-def add_training_options(command, validation_help: str = "0 for none") -> None:
+def add_training_options(command, validation_help: str = "0 for none",
+                         validation_default: str = f"{DEFAULT_VALIDATION}, or 0 for data sets "
+                         f"of fewer than {SMALL_DATA} rows") -> None:
     """The data set, model and training options (train's; tune fixes them for every trial)."""
     command.add_argument("--dataset", default="moons",
                          help=f"one of {', '.join(DATASETS)}, or a CSV file (default: moons)")
     command.add_argument("--target", help="the target column of a CSV file (default: the last)")
+    command.add_argument("--delimiter",
+                         help="of a CSV file, e.g. ';' (default: the header's most frequent of "
+                         "comma, semicolon and tab)")
     command.add_argument("--samples", type=int,
                          help="points drawn for a generated data set (default: 200); rows drawn "
                          "at random from a bundled one (digits, iris, wine, breast_cancer; "
                          "default: all)")
     command.add_argument("--hidden",
-                         help="mlp: hidden layer sizes, e.g. 16,16, '' for none (default: 16,16); "
+                         help="mlp: hidden layer sizes, e.g. 16,16, or none for no hidden "
+                         "layer (a linear model; '' means the same) (default: 16,16); "
                          "conv: channels of each convolution (default: 8); rnn: the hidden size "
                          "(default: 16)")
     command.add_argument("--activation", choices=ACTIVATIONS,
@@ -117,9 +144,9 @@ def add_training_options(command, validation_help: str = "0 for none") -> None:
     command.add_argument("--epochs", type=int, default=100, help="(default: 100)")
     command.add_argument("--batch-size", type=int, default=32,
                          help="mini-batch size; 0 for full batch (default: 32)")
-    command.add_argument("--validation", type=float, default=0.2,
+    command.add_argument("--validation", type=float,
                          help=f"fraction held out for validation; {validation_help} "
-                         "(default: 0.2)")
+                         f"(default: {validation_default})")
     command.add_argument("--seed", type=int, default=0,
                          help="for the data, the weights and the shuffling (default: 0)")
     command.add_argument("--out", default="out", help="output folder (default: out)")
@@ -127,7 +154,7 @@ def add_training_options(command, validation_help: str = "0 for none") -> None:
 
 
 def _hidden_sizes(text: str) -> list[int]:
-    if not text.strip():
+    if text.strip().lower() in ("", "none"):
         return []
     sizes = []
     for part in text.split(","):
@@ -143,35 +170,92 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _load_dataset(args):
-    """(X, y, name) for --dataset: a built-in data set or a CSV file."""
+def load_named_dataset(args):
+    """(X, y, name, feature names, target name) for --dataset: built-in or a CSV file.
+
+    A built-in's columns are named as ``chainrule data`` writes them; a
+    bundled classification with meaningful class names (iris) has them as y.
+    """
     source = args.dataset
     path = Path(source)
     if source not in DATASETS and path.suffix.lower() != ".csv" and not path.exists():
-        raise UsageError(
-            f"unknown dataset {source!r}: expected one of {', '.join(DATASETS)} or a CSV file"
-        )
-    if source in DATASETS and args.target is not None:
-        raise UsageError("--target is for CSV files; built-in data sets know their target")
+        raise UsageError(unknown_dataset(source))
+    if source in DATASETS:
+        for option in ("target", "delimiter"):
+            if getattr(args, option, None) is not None:
+                raise UsageError(f"--{option} is for CSV files; built-in data sets know theirs")
     from nn import data
 
-    if source == "xor":
-        return (*data.xor(), source)
-    if source == "digits":
-        X, y = data.digits(images=args.model == "conv")
-        return (*_some_rows(X, y, args), source)
-    if source in BUNDLED:
-        return (*_some_rows(*data.DATASETS[source](), args), source)
     if source in DATASETS:
-        n = 200 if args.samples is None else args.samples
-        return (*data.DATASETS[source](n=n, seed=args.seed), source)
+        X, y = _built_in(data, source, args)
+        if source in CLASS_NAMES:
+            import numpy as np
+
+            y = np.asarray(CLASS_NAMES[source])[y]
+        features, target = columns(source, X)
+        return X, y, source, features, target
     try:
-        X, y = data.load_csv(path, target=args.target)
+        X, y, features, target = _read_csv(data, path, args.target,
+                                           getattr(args, "delimiter", None))
     except FileNotFoundError:
         raise UsageError(f"no such CSV file: {source}") from None
     except (ValueError, KeyError, OSError) as error:  # a folder, a FIFO, bad text or cells
         raise UsageError(f"cannot read {source}: {error}") from None
-    return X, y, path.name
+    return X, y, path.name, features, target
+
+
+def _read_csv(data, path: Path, target, delimiter):
+    """(X, y, feature names, target name) of a CSV file, as nn.data.load_csv reads it."""
+    if delimiter is not None and len(delimiter) != 1:
+        raise UsageError(f"--delimiter must be one character, such as ';', got {delimiter!r}")
+    return data.load_csv_named(path, target=target, delimiter=delimiter)
+
+
+def _built_in(data, source: str, args):
+    if source == "xor":
+        return data.xor()
+    if source == "digits":
+        return _some_rows(*data.digits(images=getattr(args, "model", "mlp") == "conv"), args)
+    if source in BUNDLED:
+        return _some_rows(*data.DATASETS[source](), args)
+    n = 200 if args.samples is None else args.samples
+    return data.DATASETS[source](n=n, seed=args.seed)
+
+
+# The column names of the built-in data sets (features, then the target), as CSV headers.
+TARGETS = {"house_prices": "price", "parity": "parity", "sine_waves": "next", "digits": "digit",
+           "iris": "species", "wine": "cultivar", "breast_cancer": "diagnosis"}
+FEATURES = {"house_prices": ("size", "bedrooms")}
+PREFIXES = {"parity": "bit", "sine_waves": "t", "digits": "pixel"}
+
+
+def columns(source: str, X) -> tuple[list[str], str]:
+    """(feature names, target name) of built-in data set ``source`` with inputs X.
+
+    house prices: size, bedrooms, price; sequences: bit0.. / t0.., then parity
+    or next; digits: pixel0..pixel63 (row-major), digit; the bundled sets
+    their scikit-learn feature names; the rest x0, x1, ..., label. Counting
+    starts at 0, as in the pictures (x₀, x₁) and the model's names.
+    """
+    features = FEATURES.get(source)
+    if features is None and source in BUNDLED and source != "digits":
+        from sklearn import datasets
+
+        features = getattr(datasets, f"load_{source}")().feature_names
+    if features is None:
+        width = int(X[0].size) if len(X) else 0
+        features = [f"{PREFIXES.get(source, 'x')}{i}" for i in range(width)]
+    return [str(name) for name in features], TARGETS.get(source, "label")
+
+
+def unknown_dataset(source: str) -> str:
+    """The message for an unknown --dataset: the close names first (did you mean moons?)."""
+    import difflib
+
+    close = difflib.get_close_matches(source.lower(), DATASETS, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return (f"unknown dataset {source!r}: {hint}expected one of {', '.join(DATASETS)} "
+            "or a CSV file")
 
 
 def _some_rows(X, y, args):
@@ -196,51 +280,79 @@ def _check_train_args(args) -> None:
                          f"data set draws), got {args.samples:,}")
     if not 0 < args.lr < float("inf"):
         raise UsageError(f"--lr must be positive and finite, got {args.lr}")
-    if not 0 <= args.validation < 1:
+    if args.validation is not None and not 0 <= args.validation < 1:
         raise UsageError(f"--validation must be a fraction in [0, 1), got {args.validation}")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out {args.out} is a file; expected a folder")
 
 
-def _task(y) -> tuple[str, list]:
-    """('classification', sorted labels) or ('regression', [])."""
+def _task(y, name: str) -> tuple[str, list]:
+    """('classification', sorted labels) or ('regression', []); labels are numbers or names."""
     import numpy as np
 
     labels = np.unique(y)
+    if y.dtype.kind in "US":  # class names
+        if len(labels) > MAX_NAMED_CLASSES:
+            raise UsageError(f"{name}: the target holds {len(labels):,} distinct names; a "
+                             f"classifier takes at most {MAX_NAMED_CLASSES} classes (is "
+                             "--target the right column?)")
+        return "classification", [str(label) for label in labels]
     if len(labels) <= MAX_CLASSES and np.all(labels == np.round(labels)):
-        return "classification", labels.tolist()
+        return "classification", [_plain(label) for label in labels.tolist()]
     return "regression", []
+
+
+def _plain(label: float):
+    """A numeric class label as the data wrote it: 1 rather than 1.0."""
+    return int(label) if float(label).is_integer() and abs(label) < 2**53 else label
+
+
+class Problem(NamedTuple):
+    """What ``prepare`` makes of the data set and model options."""
+
+    X: object  # in the layout the model takes
+    y: object  # class indices 0..k-1 for a classification (labels in sorted order)
+    name: str
+    task: str
+    hidden: list
+    activation: str
+    n_out: int
+    loss: str
+    info: object  # nn.serialize.ModelInfo: task, labels, column names for model.json
 
 
 def run(args) -> int:
     _check_train_args(args)
     problem = prepare(args)
-    return _fit_and_report(args, *problem)
+    return _fit_and_report(args, problem)
 
 
-def prepare(args) -> tuple:
-    """(X, y, name, task, hidden, activation, n_out, loss) from the data set and model options.
+def prepare(args) -> Problem:
+    """The Problem (data, task, model options) that the data set and options describe.
 
-    X is in the layout the model takes; y holds class indices 0..k-1 for a
-    classification (labels in sorted order).
+    ``args.validation`` left at None becomes its default for this data set.
     """
     import numpy as np
+
+    from nn.serialize import ModelInfo
 
     hidden = _hidden_sizes(DEFAULT_HIDDEN[args.model] if args.hidden is None else args.hidden)
     activation = _activation(args)
     if args.model != "mlp" and args.norm:
         raise UsageError(f"--norm is for --model mlp, not {args.model}")
-    X, y, name = _load_dataset(args)
+    X, y, name, features, target = load_named_dataset(args)
     X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float).reshape(-1)
+    y = np.asarray(y).reshape(-1)
+    if y.dtype.kind not in "US":
+        y = y.astype(float)
     if X.ndim not in (2, 4) or len(X) != len(y) or len(X) < 2:
         raise UsageError(f"{name}: expected rows of inputs with one target each, got {X.shape}")
     X = _inputs_for(args.model, X, name, hidden)
-    task, labels = _task(y)
+    task, labels = _task(y, name)
     if task == "classification":
         if len(labels) < 2:
             raise UsageError(f"{name}: the target has a single class ({labels[0]}); need two")
-        y = np.searchsorted(labels, y)  # labels -> class indices 0..k-1
+        y = np.searchsorted(np.asarray(labels, dtype=y.dtype), y)  # labels -> indices 0..k-1
     loss = args.loss or (
         "mse" if task == "regression" else "bce_with_logits" if len(labels) == 2
         else "cross_entropy"
@@ -252,8 +364,11 @@ def prepare(args) -> tuple:
         raise UsageError(f"--loss {loss} handles two classes, but {name} has {len(labels)}: "
                          "use cross_entropy")
     n_out = len(labels) if loss == "cross_entropy" else 1
+    if args.validation is None:
+        args.validation = 0.0 if len(X) < SMALL_DATA else DEFAULT_VALIDATION
     _check_data(args, X, y)
-    return X, y, name, task, hidden, activation, n_out, loss
+    info = ModelInfo(task=task, labels=labels, features=features, target=target, loss=loss)
+    return Problem(X, y, name, task, hidden, activation, n_out, loss, info)
 
 
 def _check_data(args, X, y) -> None:
@@ -340,10 +455,12 @@ def standardized(X, y, task, model: str = "mlp") -> tuple:
     return Xs, ys, (x_mean, x_std, y_mean, y_std)
 
 
-def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> int:
+def _fit_and_report(args, problem: Problem) -> int:
     import nn
     from nn._interrupts import deferred_interrupts
 
+    X, y, name, task, hidden, activation, n_out, loss, info = problem
+    skipped = _graph_files_skipped(args.model)
     Xs, ys, scaling = standardized(X, y, task, args.model)
 
     try:
@@ -361,6 +478,7 @@ def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> 
             validation=args.validation or None,
             progress=not args.no_progress, seed=args.seed,
             diagnostics=args.diagnostics, snapshots=args.model == "mlp",
+            metric=classifier_metric(task, loss),
         )
     except KeyboardInterrupt:  # Ctrl-C that fit could not catch: before its first epoch
         history = nn.History(interrupted=True,
@@ -377,7 +495,8 @@ def _fit_and_report(args, X, y, name, task, hidden, activation, n_out, loss) -> 
         _fold_scaling(model, *scaling)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = _write_outputs(model, history, X, y, out, task, progress=not args.no_progress)
+    written = _write_outputs(model, history, X, y, out, task, progress=not args.no_progress,
+                             info=info, graphs=not skipped)
     _print_metrics(history)
     if task == "regression":
         print("(the loss is on the standardised target; R² does not depend on the scale)")
@@ -404,6 +523,8 @@ def _build_model(nn, args, X, hidden, activation, n_out, loss):
         model = nn.MLP(X.shape[1], [*hidden, n_out], activation=activation, seed=args.seed,
                        output_activation=output_activation, norm=args.norm)
         sizes = "-".join(str(size) for size in (X.shape[1], *hidden, n_out))
+        if not hidden:
+            return model, f"an MLP {sizes} (no hidden layer: a linear model)"
         norm = f", {args.norm} norm" if args.norm else ""
         return model, f"an MLP {sizes} ({activation}{norm})"
     act = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
@@ -502,8 +623,41 @@ def _write_history(history, path: Path) -> None:
         writer.writerows(zip(*columns.values(), strict=True))
 
 
-def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -> list[Path]:
-    """Writes the model, its history and its pictures into out; returns the paths."""
+def classifier_metric(task: str, loss: str):
+    """fit's metric: accuracy for a classification trained with mse (outputs read at 0.5), else
+    None (fit's own choice: accuracy for a classification loss, R² for mse)."""
+    if task != "classification" or loss != "mse":
+        return None
+    from nn.train import accuracy as nn_accuracy
+
+    def accuracy(outputs, targets) -> float:
+        return nn_accuracy(outputs, targets, "bce")  # probability-like output > 0.5
+
+    return accuracy
+
+
+def _graph_files_skipped(model: str) -> bool:
+    """True, after a warning, when the pictures Graphviz draws cannot be made (no ``dot``)."""
+    import shutil
+
+    if model != "mlp" or shutil.which("dot") is not None:
+        return False
+    import sys
+
+    print(f"warning: Graphviz's dot program is not installed, so {', '.join(GRAPH_FILES)} "
+          "will not be written (the model, history and plots will); install it with "
+          "'sudo apt-get install graphviz' or 'brew install graphviz' (README: Installing "
+          "Graphviz)", file=sys.stderr)
+    return True
+
+
+def _write_outputs(model, history, X, y, out: Path, task: str, progress=False, info=None,
+                   graphs: bool = True) -> list[Path]:
+    """Writes the model, its history and its pictures into out; returns the paths.
+
+    ``info`` (task, labels, column names) goes into model.json; ``graphs=False``
+    leaves out the pictures Graphviz draws.
+    """
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, never a window
     import nn
     from viz import (
@@ -519,12 +673,12 @@ def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -
     from viz.graph import render_svg
 
     written = [out / name for name in ("model.json", "history.csv")]
-    model.save(written[0])
+    nn.save(model, written[0], info)
     _write_history(history, written[1])
     if history.epochs:  # none when Ctrl-C came during the first epoch: no loss to plot yet
         written.append(out / "loss.svg")
         save_figure(plot_history(history), written[-1])
-    if isinstance(model, nn.MLP):
+    if isinstance(model, nn.MLP) and graphs:
         written.append(out / "network.svg")
         written[-1].write_text(render_svg(draw_network(model)), encoding="utf-8")
     if X.ndim == 2 and X.shape[1] == 2 and task == "classification":  # regressions: no boundary
@@ -536,6 +690,8 @@ def _write_outputs(model, history, X, y, out: Path, task: str, progress=False) -
         written.append(out / "gradient_flow.svg")
         save_figure(plot_gradient_flow(history), written[-1])
     if isinstance(model, nn.MLP):
+        if not graphs:
+            return written
         written.append(out / "neuron.svg")
         render(_one_neuron_graph(model, X), written[-1])
         written.append(out / "training.html")
@@ -582,7 +738,7 @@ def _one_neuron_graph(model, X) -> Value:
     neuron.b.label = neuron.b.label or "b"
     for parameter in neuron.parameters():
         parameter.grad = 0.0
-    output = neuron([Value(float(value), label=f"x{i}") for i, value in enumerate(row, 1)])
+    output = neuron([Value(float(value), label=f"x{i}") for i, value in enumerate(row)])
     output.label = "out"
     output.backward()
     return output
@@ -598,5 +754,6 @@ def _print_metrics(history) -> None:
         rows.append(("validation", history.val_loss[-1], history.val_metric[-1]))
     print(f"{'':<10}  {'loss':>10}  {metric:>10}")
     for name, loss, value in rows:
-        print(f"{name:<10}  {loss:>10.4f}  {value:>10.4f}")
+        shown = f"{value:.1%}" if metric == "accuracy" else f"{value:.4f}"
+        print(f"{name:<10}  {loss:>10.4f}  {shown:>10}")
     print(f"{len(history.loss)} epochs in {sum(history.seconds):.1f} s")

@@ -43,7 +43,8 @@ def add_parser(commands) -> None:
         "search.svg and the best trial's model.json and pictures into --out. Run the same "
         "command on several machines with one --storage and --study to share the search.",
     )
-    train.add_training_options(tune, validation_help="trials are judged on it")
+    train.add_training_options(tune, validation_help="trials are judged on it",
+                               validation_default=str(train.DEFAULT_VALIDATION))
     tune.set_defaults(model="mlp")  # the search trains MLPs (train's --model is train's own)
     tune.add_argument("--strategy", choices=STRATEGIES, default="bayes",
                       help="grid: every combination once; random; bayes: Optuna's TPE "
@@ -85,13 +86,16 @@ def run(args) -> int:
     from nn.tune import safe_url
 
     train._check_train_args(args)
-    if not args.validation > 0:
+    if args.validation is not None and not args.validation > 0:
         raise UsageError("--validation must be above 0: trials are judged on the held-out rows")
     for option, value in (("--trials", args.trials), ("--workers", args.workers)):
         if value < 1:
             raise UsageError(f"{option} must be at least 1, got {value}")
     space = _read_space(args.space)
-    X, y, name, task, hidden, activation, n_out, loss = train.prepare(args)
+    if args.validation is None:
+        args.validation = train.DEFAULT_VALIDATION
+    X, y, name, task, hidden, activation, n_out, loss, info = train.prepare(args)
+    skipped = train._graph_files_skipped("mlp")  # no dot: say so before the search
     Xs, ys, scaling = train.standardized(X, y, task)
     fixed = {"hidden": hidden, "activation": activation, "norm": args.norm,
              "optimizer": args.optimizer, "lr": args.lr, "epochs": args.epochs,
@@ -121,7 +125,8 @@ def run(args) -> int:
         history.snapshots = train._folded(model, history.snapshots, *scaling)
         train._fold_scaling(model, *scaling)
         written += train._write_outputs(model, history, X, y, out, task,
-                                        progress=not args.no_progress)
+                                        progress=not args.no_progress, info=info,
+                                        graphs=not skipped)
     train.print_written(written, out)
     if result.interrupted:
         print("interrupted: the finished trials are kept (and in the storage, if any)")
