@@ -17,6 +17,7 @@ same order:
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ _current_mode = _mode.current.get
 
 _ADD, _SUB, _MUL, _DOT, _RELU = P.C_ADD, P.C_SUB, P.C_MUL, P.C_DOT, P.C_RELU
 _SUM, _SQUARE, _TANH, _NEG = P.C_SUM, P.C_SQUARE, P.C_TANH, P.C_NEG
+_DIV, _POWK = P.C_DIV, P.C_POWK
+_pow = math.pow
 _CLOSURE, _LABEL = P.HAND_BUILT_CLOSURE, P.HAND_BUILT_LABEL
 
 
@@ -105,13 +108,28 @@ def _inner_order(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:
     pop, push, mark, emit, hold = stack.pop, stack.append, seen.add, order.append, held.append
     children = root._prev
     while True:
-        for child in reversed(children):
-            if child._prev:
-                if child not in seen:
-                    push(child)
-            elif child.grad:
-                hold((child, child.grad))
-                child.grad = 0.0
+        if len(children) == 2:  # most nodes: unrolled, the second operand pushed first
+            first, second = children
+            if second._prev:
+                if second not in seen:
+                    push(second)
+            elif second.grad:
+                hold((second, second.grad))
+                second.grad = 0.0
+            if first._prev:
+                if first not in seen:
+                    push(first)
+            elif first.grad:
+                hold((first, first.grad))
+                first.grad = 0.0
+        else:
+            for child in reversed(children):
+                if child._prev:
+                    if child not in seen:
+                        push(child)
+                elif child.grad:
+                    hold((child, child.grad))
+                    child.grad = 0.0
         while True:
             node = pop()
             if node is None:
@@ -164,13 +182,13 @@ def backward(root: Value, grad: float = 1.0) -> None:
             a, b = node._prev
             a.grad += upstream
             b.grad += upstream
-        elif code == _RELU:
-            (child,) = node._prev
-            child.grad += upstream * (1.0 if child.data > 0.0 else 0.0)
         elif code == _MUL:
             a, b = node._prev
             a.grad += upstream * b.data
             b.grad += upstream * a.data
+        elif code == _RELU:
+            (child,) = node._prev
+            child.grad += upstream * (1.0 if child.data > 0.0 else 0.0)
         elif code == _SUM:
             for child in node._prev:
                 child.grad += upstream
@@ -181,6 +199,10 @@ def backward(root: Value, grad: float = 1.0) -> None:
         elif code == _SQUARE:
             (child,) = node._prev
             child.grad += upstream * (2.0 * child.data)
+        elif code == _POWK and _powk(node, upstream, rule.param):
+            pass
+        elif code == _DIV and _div(node, upstream):
+            pass
         elif code == _TANH:
             out = node.data
             (child,) = node._prev
@@ -191,22 +213,12 @@ def backward(root: Value, grad: float = 1.0) -> None:
         elif code == _CLOSURE:  # micrograd's idiom: the node's own _backward
             rule.fn()
         elif code != _LABEL:
-            children = node._prev
-            if len(children) == 2:
-                a, b = children
-                local_a, local_b = rule.local_grads(a.data, b.data, node.data)
-                a.grad += upstream * local_a
-                b.grad += upstream * local_b
-            elif len(children) == 1:
-                (child,) = children
-                (local,) = rule.local_grads(child.data, node.data)
-                child.grad += upstream * local
-            else:
-                locals_ = rule.local_grads(*[child.data for child in children], node.data)
-                for child, local in zip(children, locals_, strict=False):
-                    child.grad += upstream * local
+            _generic(node, rule, upstream)
     for node, kept in held:
         node.grad += kept
+
+
+Value.backward = backward  # the method is this function: one call less per backward
 
 
 @dataclass(frozen=True)
@@ -223,6 +235,47 @@ class Step:
     node: Value
     upstream: float
     contributions: tuple[tuple[Value, float, float], ...]
+
+
+def _powk(node: Value, upstream: float, exponent) -> bool:
+    """x ** k's rule written out; False (nothing done) where pow raises: the row decides."""
+    (child,) = node._prev
+    try:
+        child.grad += upstream * (exponent * _pow(child.data, exponent - 1))
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def _div(node: Value, upstream: float) -> bool:
+    """a / b's rule written out; False (nothing done) for b == 0: the row decides."""
+    a, b = node._prev
+    divisor = b.data
+    try:
+        local_a, local_b = 1.0 / divisor, -(node.data / divisor)
+    except ZeroDivisionError:
+        return False
+    a.grad += upstream * local_a
+    b.grad += upstream * local_b
+    return True
+
+
+def _generic(node: Value, rule, upstream: float) -> None:
+    """Applies a row's ``local_grads`` (every row backward does not write out)."""
+    children = node._prev
+    if len(children) == 2:
+        a, b = children
+        local_a, local_b = rule.local_grads(a.data, b.data, node.data)
+        a.grad += upstream * local_a
+        b.grad += upstream * local_b
+    elif len(children) == 1:
+        (child,) = children
+        (local,) = rule.local_grads(child.data, node.data)
+        child.grad += upstream * local
+    else:
+        locals_ = rule.local_grads(*[child.data for child in children], node.data)
+        for child, local in zip(children, locals_, strict=False):
+            child.grad += upstream * local
 
 
 def _chain_rule(root: Value, seed, create_graph: bool = False) -> Iterator[Step]:

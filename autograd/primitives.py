@@ -190,7 +190,8 @@ def _sum_grads(*values_and_out):
 
 # Codes of the rows whose chain rule the engine's backward writes out (engine.py).
 # HAND_BUILT_CLOSURE and HAND_BUILT_LABEL are micrograd-style nodes (value.py).
-GENERIC, C_ADD, C_SUB, C_MUL, C_DOT, C_RELU, C_SUM, C_SQUARE, C_TANH, C_NEG = range(10)
+(GENERIC, C_ADD, C_SUB, C_MUL, C_DOT, C_RELU, C_SUM, C_SQUARE, C_TANH, C_NEG, C_DIV,
+ C_POWK) = range(12)
 HAND_BUILT_CLOSURE, HAND_BUILT_LABEL = -1, -2
 
 ADD = Primitive("+", 2, operator.add, lambda a, b, out: (1.0, 1.0), code=C_ADD)
@@ -198,7 +199,7 @@ SUB = Primitive("-", 2, operator.sub, lambda a, b, out: (1.0, -1.0), code=C_SUB)
 MUL = Primitive("*", 2, operator.mul, lambda a, b, out: (b, a), code=C_MUL)
 DIV = Primitive(
     "/", 2, ieee.div, lambda a, b, out: (_div(1.0, b), -_div(out, b)),
-    domain=((-3.0, 3.0), (0.5, 3.0)),
+    domain=((-3.0, 3.0), (0.5, 3.0)), code=C_DIV,
 )
 NEG = Primitive("neg", 1, operator.neg, lambda x, out: (-1.0,), code=C_NEG)
 POW = Primitive("**", 2, ieee.power, _pow_grads, domain=((0.2, 3.0), (-2.5, 2.5)))
@@ -252,6 +253,7 @@ def power_of(exponent: float) -> Primitive:
         code = C_SQUARE
     else:
         grads = lambda x, out: (exponent * _pow(x, lowered),)
+        code = C_POWK
     integer = math.isfinite(exponent) and exponent == int(exponent)
     positive_only = not integer or exponent < 0
     return Primitive(

@@ -25,10 +25,7 @@ _current_mode = _mode.current.get
 _new = object.__new__
 _to_float_or_inf = ieee.to_float
 
-_add = P.ADD.forward
-_sub = P.SUB.forward
 _mul = P.MUL.forward
-_div = P.DIV.forward
 _fsum = math.fsum
 
 
@@ -97,6 +94,30 @@ def _lift(other):
         return Value(other)
     except TypeError:
         return NotImplemented
+
+
+def _binary(rule: P.Primitive):
+    """The method ``self <op> other`` for a binary row, with _record's fast path inlined."""
+    forward = rule.forward
+
+    def method(self, other):
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is NotImplemented:
+                return NotImplemented
+        mode = _current_mode()
+        if not mode.fast:
+            return _record(rule, (self, other), forward(self.data, other.data))
+        node = _new(Value)
+        node.data = forward(self.data, other.data)
+        node.grad = 0.0
+        node._prev = (self, other)
+        node._rule = rule
+        node.label = ""
+        node._scope = mode.scope
+        return node
+
+    return method
 
 
 class HandBuilt:
@@ -262,19 +283,10 @@ class Value:
 
     # -- arithmetic ----------------------------------------------------------------
 
-    def __add__(self, other):
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return _record(P.ADD, (self, other), _add(self.data, other.data))
-
-    def __mul__(self, other):
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return _record(P.MUL, (self, other), _mul(self.data, other.data))
+    __add__ = _binary(P.ADD)
+    __sub__ = _binary(P.SUB)
+    __mul__ = _binary(P.MUL)
+    __truediv__ = _binary(P.DIV)
 
     def __pow__(self, exponent):
         if type(exponent) is int:
@@ -294,20 +306,6 @@ class Value:
     def __rpow__(self, base):
         base = _lift(base)
         return NotImplemented if base is NotImplemented else apply(P.POW, base, self)
-
-    def __sub__(self, other):
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return _record(P.SUB, (self, other), _sub(self.data, other.data))
-
-    def __truediv__(self, other):
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return _record(P.DIV, (self, other), _div(self.data, other.data))
 
     def __neg__(self):
         return _record(P.NEG, (self,), -self.data)

@@ -24,6 +24,10 @@ CODED = {
     "relu": lambda a, b: a.relu(),
     "tanh": lambda a, b: a.tanh(),
     "**2": lambda a, b: a**2,
+    "**3": lambda a, b: a**3,
+    "**-1": lambda a, b: a**-1,
+    "**0.5": lambda a, b: a**0.5,
+    "/": lambda a, b: a / b,
     "sum": lambda a, b: autograd.sum([a, b, a]),
     "dot": lambda a, b: autograd.dot([a, b], [b, a]),
 }
