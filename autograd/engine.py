@@ -105,45 +105,44 @@ def _inner_order(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:
     seen = {root}
     # As topological_order, with the leaves handled where they are met.
     stack = [root, None]
-    pop, push, mark, emit, hold = stack.pop, stack.append, seen.add, order.append, held.append
     children = root._prev
     while True:
         if len(children) == 2:  # most nodes: unrolled, the second operand pushed first
             first, second = children
             if second._prev:
                 if second not in seen:
-                    push(second)
+                    stack.append(second)
             elif second.grad:
-                hold((second, second.grad))
+                held.append((second, second.grad))
                 second.grad = 0.0
             if first._prev:
                 if first not in seen:
-                    push(first)
+                    stack.append(first)
             elif first.grad:
-                hold((first, first.grad))
+                held.append((first, first.grad))
                 first.grad = 0.0
         else:
             for child in reversed(children):
                 if child._prev:
                     if child not in seen:
-                        push(child)
+                        stack.append(child)
                 elif child.grad:
-                    hold((child, child.grad))
+                    held.append((child, child.grad))
                     child.grad = 0.0
         while True:
-            node = pop()
+            node = stack.pop()
             if node is None:
-                emit(pop())
+                order.append(stack.pop())
                 if not stack:
                     return order, held
             elif node not in seen:
                 break
-        mark(node)
+        seen.add(node)
         if node.grad:
-            hold((node, node.grad))
+            held.append((node, node.grad))
             node.grad = 0.0
-        push(node)
-        push(None)
+        stack.append(node)
+        stack.append(None)
         children = node._prev
 
 
