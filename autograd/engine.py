@@ -16,12 +16,15 @@ same order:
 
 from __future__ import annotations
 
+import contextlib
+import math
 import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 
+from . import ieee
 from . import mode as _mode
+from . import primitives as P
 from .value import Value, local_grads
 
 
@@ -67,7 +70,12 @@ def topological_order(root: Value) -> list[Value]:
 
 
 _current_mode = _mode.current.get
-_grad = attrgetter("grad")
+
+_ADD, _SUB, _MUL, _DOT, _RELU = P.C_ADD, P.C_SUB, P.C_MUL, P.C_DOT, P.C_RELU
+_SUM, _SQUARE, _TANH, _NEG = P.C_SUM, P.C_SQUARE, P.C_TANH, P.C_NEG
+_DIV, _POWK = P.C_DIV, P.C_POWK
+_pow = math.pow
+_CLOSURE, _LABEL = P.HAND_BUILT_CLOSURE, P.HAND_BUILT_LABEL
 
 
 def _as_seed(grad) -> float:
@@ -77,7 +85,65 @@ def _as_seed(grad) -> float:
         grad = grad.data
     if not isinstance(grad, numbers.Real):
         raise TypeError(f"backward's grad must be a real number, got {type(grad).__name__}")
-    return float(grad)
+    return ieee.to_float(grad)
+
+
+def _inner_order(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:
+    """(the inner nodes of root's graph in ``topological_order``, the gradients they held).
+
+    Leaves are left out of the order: backward has nothing to do for them but
+    receive. Every node's gradient is checked on the way: one already holding
+    gradient is listed with it and zeroed (backward adds it back at the end).
+    """
+    held = []
+    if root.grad:
+        held.append((root, root.grad))
+        root.grad = 0.0
+    order: list[Value] = []
+    if not root._prev:
+        return order, held
+    seen = {root}
+    # As topological_order, with the leaves handled where they are met.
+    stack = [root, None]
+    children = root._prev
+    while True:
+        if len(children) == 2:  # most nodes: unrolled, the second operand pushed first
+            first, second = children
+            if second._prev:
+                if second not in seen:
+                    stack.append(second)
+            elif second.grad:
+                held.append((second, second.grad))
+                second.grad = 0.0
+            if first._prev:
+                if first not in seen:
+                    stack.append(first)
+            elif first.grad:
+                held.append((first, first.grad))
+                first.grad = 0.0
+        else:
+            for child in reversed(children):
+                if child._prev:
+                    if child not in seen:
+                        stack.append(child)
+                elif child.grad:
+                    held.append((child, child.grad))
+                    child.grad = 0.0
+        while True:
+            node = stack.pop()
+            if node is None:
+                order.append(stack.pop())
+                if not stack:
+                    return order, held
+            elif node not in seen:
+                break
+        seen.add(node)
+        if node.grad:
+            held.append((node, node.grad))
+            node.grad = 0.0
+        stack.append(node)
+        stack.append(None)
+        children = node._prev
 
 
 def backward(root: Value, grad: float = 1.0) -> None:
@@ -87,43 +153,71 @@ def backward(root: Value, grad: float = 1.0) -> None:
     at the end, so it is never propagated again: a second call without zeroing
     doubles every gradient exactly.
     """
-    seed = _as_seed(grad)
+    seed = grad if type(grad) is float else _as_seed(grad)
     if _current_mode().anomaly is not None:
         for _ in backward_steps(root, seed):
             pass
         return
-    order = topological_order(root)
     # Set aside gradient the nodes already hold, to add back after the pass:
     # inner nodes must pass on only this pass's gradient, and a leaf's sum
     # must round as it did the first time for a second call to double exactly.
-    # On a fresh or zeroed graph the check is one pass in C.
-    held = [(node, node.grad) for node in order if node.grad] if any(map(_grad, order)) else ()
-    for node, _ in held:
-        node.grad = 0.0
+    order, held = _inner_order(root)
     root.grad = seed
+    # The chain rule of the commonest rows is written out here, computing what
+    # their local_grads give (upstream * local, added in operand order).
     for node in reversed(order):
         rule = node._rule
-        if rule is None:
-            continue
+        code = rule.code
         upstream = node.grad  # complete: every consumer of node ran already
-        children = node._prev
-        arity = len(children)
-        # Unary and binary nodes are nearly all nodes: they get unrolled paths.
-        if arity == 2:
-            a, b = children
-            local_a, local_b = rule.local_grads(a.data, b.data, node.data)
-            a.grad += upstream * local_a
-            b.grad += upstream * local_b
-        elif arity == 1:
-            (child,) = children
-            (local,) = rule.local_grads(child.data, node.data)
-            child.grad += upstream * local
-        else:
-            locals_ = rule.local_grads(*[child.data for child in children], node.data)
-            for child, local in zip(children, locals_, strict=False):
-                child.grad += upstream * local
+        if code == _DOT:  # children: the weights, then the inputs
+            children = node._prev
+            half = len(children) >> 1
+            weights, inputs = children[:half], children[half:]
+            for w, x in zip(weights, inputs, strict=False):
+                w.grad += upstream * x.data
+            for w, x in zip(weights, inputs, strict=False):
+                x.grad += upstream * w.data
+        elif code == _ADD:
+            a, b = node._prev
+            a.grad += upstream
+            b.grad += upstream
+        elif code == _MUL:
+            a, b = node._prev
+            a.grad += upstream * b.data
+            b.grad += upstream * a.data
+        elif code == _RELU:
+            (child,) = node._prev
+            child.grad += upstream * (1.0 if child.data > 0.0 else 0.0)
+        elif code == _SUM:
+            for child in node._prev:
+                child.grad += upstream
+        elif code == _SUB:
+            a, b = node._prev
+            a.grad += upstream
+            b.grad -= upstream
+        elif code == _SQUARE:
+            (child,) = node._prev
+            child.grad += upstream * (2.0 * child.data)
+        elif code == _POWK and _powk(node, upstream, rule.param):
+            pass
+        elif code == _DIV and _div(node, upstream):
+            pass
+        elif code == _TANH:
+            out = node.data
+            (child,) = node._prev
+            child.grad += upstream * (1.0 - out * out)
+        elif code == _NEG:
+            (child,) = node._prev
+            child.grad -= upstream
+        elif code == _CLOSURE:  # micrograd's idiom: the node's own _backward
+            rule.fn()
+        elif code != _LABEL:
+            _generic(node, rule, upstream)
     for node, kept in held:
         node.grad += kept
+
+
+Value.backward = backward  # the method is this function: one call less per backward
 
 
 @dataclass(frozen=True)
@@ -142,6 +236,47 @@ class Step:
     contributions: tuple[tuple[Value, float, float], ...]
 
 
+def _powk(node: Value, upstream: float, exponent) -> bool:
+    """x ** k's rule written out; False (nothing done) where pow raises: the row decides."""
+    (child,) = node._prev
+    try:
+        child.grad += upstream * (exponent * _pow(child.data, exponent - 1))
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def _div(node: Value, upstream: float) -> bool:
+    """a / b's rule written out; False (nothing done) for b == 0: the row decides."""
+    a, b = node._prev
+    divisor = b.data
+    try:
+        local_a, local_b = 1.0 / divisor, -(node.data / divisor)
+    except ZeroDivisionError:
+        return False
+    a.grad += upstream * local_a
+    b.grad += upstream * local_b
+    return True
+
+
+def _generic(node: Value, rule, upstream: float) -> None:
+    """Applies a row's ``local_grads`` (every row backward does not write out)."""
+    children = node._prev
+    if len(children) == 2:
+        a, b = children
+        local_a, local_b = rule.local_grads(a.data, b.data, node.data)
+        a.grad += upstream * local_a
+        b.grad += upstream * local_b
+    elif len(children) == 1:
+        (child,) = children
+        (local,) = rule.local_grads(child.data, node.data)
+        child.grad += upstream * local
+    else:
+        locals_ = rule.local_grads(*[child.data for child in children], node.data)
+        for child, local in zip(children, locals_, strict=False):
+            child.grad += upstream * local
+
+
 def _chain_rule(root: Value, seed, create_graph: bool = False) -> Iterator[Step]:
     """Yields a Step per node in backward order; touches no ``.grad``."""
     anomaly = _current_mode().anomaly
@@ -149,7 +284,19 @@ def _chain_rule(root: Value, seed, create_graph: bool = False) -> Iterator[Step]
     for node in reversed(topological_order(root)):
         upstream = upstream_of.pop(node)
         contributions = ()
-        if node._rule is not None:
+        rule = node._rule
+        if rule is not None and rule.code == _CLOSURE:
+            if create_graph:
+                raise TypeError(
+                    f"grad(create_graph=True) cannot differentiate through the node "
+                    f"{node._op or node.label or node!r}: its gradient is a micrograd "
+                    "_backward closure, which adds floats and builds no graph; build the "
+                    "op from autograd's operations (or use create_graph=False)"
+                )
+            contributions = _closure_contributions(node, upstream)
+            if anomaly is not None:
+                anomaly.check_backward(node, upstream, [local for _, local, _ in contributions])
+        elif node._prev and rule is not None and rule.code != _LABEL:
             if anomaly is not None:
                 # With create_graph the local gradients are new nodes, checked
                 # in forward: the checker names the node they belong to.
@@ -165,10 +312,44 @@ def _chain_rule(root: Value, seed, create_graph: bool = False) -> Iterator[Step]
                 (child, local, upstream * local)
                 for child, local in zip(node._prev, locals_, strict=True)
             )
-            for child, _, added in contributions:
-                earlier = upstream_of.get(child)
-                upstream_of[child] = added if earlier is None else earlier + added
+        for child, _, added in contributions:
+            earlier = upstream_of.get(child)
+            upstream_of[child] = added if earlier is None else earlier + added
         yield Step(node, upstream, contributions)
+
+
+def _closure_contributions(node: Value, upstream: float) -> tuple:
+    """What a micrograd closure adds into each child: ``(child, local, added)`` per operand.
+
+    The closure runs twice on zeroed children (every ``.grad`` is put back
+    after): with this pass's upstream in ``node.grad`` (``added``, exactly
+    what backward adds) and with 1.0 (``local``). A child listed twice gets
+    the closure's whole addition at its first place.
+    """
+    children = list(dict.fromkeys(node._prev))
+    kept = [child.grad for child in children]
+    kept_own = node.grad
+
+    def run(seed: float) -> list[float]:
+        for child in children:
+            child.grad = -0.0  # -0.0 + x is x exactly, so each sum is the closure's own
+        node.grad = seed
+        node._rule.fn()
+        return [child.grad for child in children]
+
+    try:
+        added = dict(zip(children, run(upstream), strict=True))
+        local = dict(zip(children, run(1.0), strict=True))
+    finally:
+        for child, grad in zip(children, kept, strict=True):
+            child.grad = grad
+        node.grad = kept_own
+    out, done = [], set()
+    for child in node._prev:
+        first = child not in done
+        done.add(child)
+        out.append((child, local[child] if first else 0.0, added[child] if first else 0.0))
+    return tuple(out)
 
 
 def backward_steps(root: Value, grad: float = 1.0) -> Iterator[Step]:
@@ -207,9 +388,13 @@ def grad(
         grad_output = _as_seed(grad_output)
     wanted = set(inputs)
     found = {}
-    for step in _chain_rule(output, grad_output, create_graph):
-        if step.node in wanted:
-            found[step.node] = step.upstream
+    # The gradient graph is built even inside no_grad(), as PyTorch's
+    # create_graph does.
+    recording = _mode.enable_grad() if create_graph else contextlib.nullcontext()
+    with recording:
+        for step in _chain_rule(output, grad_output, create_graph):
+            if step.node in wanted:
+                found[step.node] = step.upstream
     return [_as_value(found.get(x, 0.0)) for x in inputs]
 
 

@@ -15,6 +15,22 @@ inf = math.inf
 nan = math.nan
 
 
+def to_float(x) -> float:
+    """float(x), giving +-inf for a number too large for a float (an int such as 10**400).
+
+    numpy's and PyTorch's conversions of such a number overflow to inf too,
+    where Python's ``float()`` raises OverflowError.
+    """
+    try:
+        return float(x)
+    except OverflowError:
+        return inf if x > 0 else -inf
+
+
+def _odd_integer(y: float) -> bool:
+    return math.isfinite(y) and y == int(y) and int(y) % 2 == 1
+
+
 def div(a: float, b: float) -> float:
     """a / b, giving +-inf for a nonzero a over zero and nan for 0/0."""
     try:
@@ -31,13 +47,13 @@ def power(x: float, y: float) -> float:
     try:
         return math.pow(x, y)
     except OverflowError:
-        odd_integer = y == int(y) and int(y) % 2 == 1
+        odd_integer = _odd_integer(y)
         if abs(x) < 1.0:  # tiny ** large negative
             return math.copysign(inf, x) if odd_integer else inf
         return -inf if x < 0 and odd_integer else inf
     except ValueError:
         if x == 0.0:  # 0 ** negative
-            odd_integer = y == int(y) and int(y) % 2 == 1
+            odd_integer = _odd_integer(y)
             return math.copysign(inf, x) if odd_integer else inf
         return nan  # negative base, fractional exponent
 

@@ -1,9 +1,10 @@
 """Recording modes: ``no_grad()`` and ``scope(name)``.
 
 The mode lives in one ContextVar, so it is per thread and per asyncio task,
-never global. Every operation reads it once; when no mode is active it holds
-the shared ``PLAIN`` object and the operation takes its fast path with a
-single identity check, so modes cost next to nothing when unused.
+never global. Every operation reads it once, and then two of its fields: the
+scope its node carries and ``fast``, true when the operation has nothing to do
+but record (no ``no_grad``, no anomaly checker, no tracer), so modes and scopes
+cost next to nothing when unused.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mode:
     """What operations do right now.
 
@@ -27,13 +28,21 @@ class Mode:
         node an operation made, ``tracer.leaf(node)`` for a leaf (a number
         lifted into an operation, or ``Value(x)``), ``tracer.built(node)`` for
         a node built by hand with children (micrograd's idiom). Each returns
-        the node to use, or raises ``TraceError``.
+        the node to use, or raises ``TraceError``; ``tracer.closure(node)`` is
+        called when a micrograd ``_backward`` closure is assigned to a node.
+    fast: recording, with no anomaly checker and no tracer (derived): the
+        one field an operation reads, besides ``scope``, on its fast path.
     """
 
     recording: bool = True
     scope: str | None = None
     anomaly: Any = None
     tracer: Any = None
+    fast: bool = field(init=False, compare=False, repr=False, default=True)
+
+    def __post_init__(self):
+        fast = self.recording and self.anomaly is None and self.tracer is None
+        object.__setattr__(self, "fast", fast)
 
 
 PLAIN = Mode()

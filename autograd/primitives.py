@@ -88,6 +88,11 @@ class Primitive:
     family of rows (``'**k'`` for every constant power, ``'leaky_relu'`` for
     every slope; a plain row's family is its name) and ``param`` is the
     exponent or the slope (None for plain rows).
+
+    ``code`` is a small integer the engine's backward loop dispatches on: the
+    commonest rows have their chain rule written out there (the same numbers
+    as ``local_grads``, in the same order); ``GENERIC`` rows call
+    ``local_grads``.
     """
 
     name: str
@@ -98,6 +103,7 @@ class Primitive:
     kinks: tuple[float, ...] = ()
     family: str = ""
     param: float | None = None
+    code: int = 0  # how the engine's backward dispatches the row (see the codes below)
 
     def __post_init__(self):
         if not self.family:
@@ -182,29 +188,37 @@ def _sum_grads(*values_and_out):
     return (1.0,) * (len(values_and_out) - 1)
 
 
-ADD = Primitive("+", 2, operator.add, lambda a, b, out: (1.0, 1.0))
-SUB = Primitive("-", 2, operator.sub, lambda a, b, out: (1.0, -1.0))
-MUL = Primitive("*", 2, operator.mul, lambda a, b, out: (b, a))
+# Codes of the rows whose chain rule the engine's backward writes out (engine.py).
+# HAND_BUILT_CLOSURE and HAND_BUILT_LABEL are micrograd-style nodes (value.py).
+(GENERIC, C_ADD, C_SUB, C_MUL, C_DOT, C_RELU, C_SUM, C_SQUARE, C_TANH, C_NEG, C_DIV,
+ C_POWK) = range(12)
+HAND_BUILT_CLOSURE, HAND_BUILT_LABEL = -1, -2
+
+ADD = Primitive("+", 2, operator.add, lambda a, b, out: (1.0, 1.0), code=C_ADD)
+SUB = Primitive("-", 2, operator.sub, lambda a, b, out: (1.0, -1.0), code=C_SUB)
+MUL = Primitive("*", 2, operator.mul, lambda a, b, out: (b, a), code=C_MUL)
 DIV = Primitive(
     "/", 2, ieee.div, lambda a, b, out: (_div(1.0, b), -_div(out, b)),
-    domain=((-3.0, 3.0), (0.5, 3.0)),
+    domain=((-3.0, 3.0), (0.5, 3.0)), code=C_DIV,
 )
-NEG = Primitive("neg", 1, operator.neg, lambda x, out: (-1.0,))
+NEG = Primitive("neg", 1, operator.neg, lambda x, out: (-1.0,), code=C_NEG)
 POW = Primitive("**", 2, ieee.power, _pow_grads, domain=((0.2, 3.0), (-2.5, 2.5)))
 EXP = Primitive("exp", 1, ieee.exp, lambda x, out: (out,))
 LOG = Primitive("log", 1, ieee.log, lambda x, out: (_div(1.0, x),), domain=((0.1, 5.0),))
 SQRT = Primitive("sqrt", 1, ieee.sqrt, lambda x, out: (_div(0.5, out),), domain=((0.1, 5.0),))
-TANH = Primitive("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,))
+TANH = Primitive("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), code=C_TANH)
 SIGMOID = Primitive("sigmoid", 1, ieee.sigmoid, lambda x, out: (out * (1.0 - out),))
-RELU = Primitive("relu", 1, lambda x: 0.0 if x <= 0.0 else x, _relu_grads, kinks=(0.0,))
+RELU = Primitive(
+    "relu", 1, lambda x: 0.0 if x <= 0.0 else x, _relu_grads, kinks=(0.0,), code=C_RELU
+)
 ABS = Primitive("abs", 1, abs, _abs_grads, kinks=(0.0,))
 SIN = Primitive("sin", 1, ieee.sin, lambda x, out: (_cos(x),))
 COS = Primitive("cos", 1, ieee.cos, lambda x, out: (-_sin(x),))
 # Fused n-ary rows: one node instead of a chain of binary ones. ``dot`` takes
 # its children as (w_1..w_n, x_1..x_n). Both sum with fsum, so the result does
 # not depend on the order of the terms.
-SUM = Primitive("sum", None, _sum_forward, _sum_grads)
-DOT = Primitive("dot", None, _dot_forward, _dot_grads)
+SUM = Primitive("sum", None, _sum_forward, _sum_grads, code=C_SUM)
+DOT = Primitive("dot", None, _dot_forward, _dot_grads, code=C_DOT)
 # The largest input (max-pooling; the gradient goes to the first maximum, as
 # PyTorch) and a stable log-sum-exp (cross-entropy and softmax). Neither reads
 # a number to choose the graph's shape, so both trace onto a tape.
@@ -214,7 +228,15 @@ LOGSUMEXP = Primitive("logsumexp", None, _logsumexp_forward, _logsumexp_grads)
 
 @lru_cache(maxsize=1024)
 def power_of(exponent: float) -> Primitive:
-    """The row for ``x ** exponent`` with a constant exponent (micrograd's ``**2``)."""
+    """The row for ``x ** exponent`` with a constant exponent (micrograd's ``**2``).
+
+    An int too large for a float (``10**400``) is +-inf, as converting it to a
+    float in numpy or PyTorch gives; ``x ** inf`` and ``x ** nan`` are C's pow.
+    """
+    if type(exponent) is int and exponent.bit_length() > 1000:
+        as_float = ieee.to_float(exponent)
+        if math.isinf(as_float):
+            return power_of(as_float)
     lowered = exponent - 1
 
     def forward(x):  # _pow inlined: the commonest unary op after the activations
@@ -223,13 +245,17 @@ def power_of(exponent: float) -> Primitive:
         except (OverflowError, ValueError):
             return ieee.power(x, exponent)
 
+    code = GENERIC
     if exponent == 0:  # PyTorch: the derivative of x ** 0 is 0 everywhere
         grads = lambda x, out: (0.0,)
     elif exponent == 2:  # the square, the commonest power: 2 * x ** 1 is 2 * x
         grads = lambda x, out: (2.0 * x,)
+        code = C_SQUARE
     else:
         grads = lambda x, out: (exponent * _pow(x, lowered),)
-    positive_only = exponent != int(exponent) or exponent < 0
+        code = C_POWK
+    integer = math.isfinite(exponent) and exponent == int(exponent)
+    positive_only = not integer or exponent < 0
     return Primitive(
         f"**{exponent}",
         1,
@@ -238,6 +264,7 @@ def power_of(exponent: float) -> Primitive:
         domain=((0.2, 3.0),) if positive_only else ((-3.0, 3.0),),
         family="**k",
         param=exponent,
+        code=code,
     )
 
 

@@ -13,26 +13,30 @@ the last reference to its root goes away.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 
+from . import ieee
 from . import mode as _mode
 from . import primitives as P
 
-_PLAIN = _mode.PLAIN
 _current_mode = _mode.current.get
 _new = object.__new__
+_to_float_or_inf = ieee.to_float
 
-_add = P.ADD.forward
-_sub = P.SUB.forward
 _mul = P.MUL.forward
-_div = P.DIV.forward
+_fsum = math.fsum
 
 
 def _to_float(data) -> float:
-    """data as a float; TypeError naming the type for anything not a real number."""
+    """data as a float; TypeError naming the type for anything not a real number.
+
+    A number too large for a float (an int such as ``10**400``) is +-inf, as
+    numpy's and PyTorch's conversions give.
+    """
     if isinstance(data, numbers.Real):  # int, float, bool, Fraction, numpy real scalars
-        return float(data)
+        return _to_float_or_inf(data)
     if getattr(data, "ndim", None) == 0 and getattr(data, "dtype", None) is not None:
         if data.dtype.kind in "biuf":  # a 0-d numpy array of a real type
             return float(data)
@@ -49,12 +53,11 @@ def _record(rule: P.Primitive, children: tuple, data: float) -> Value:
     node.data = data
     node.grad = 0.0
     node.label = ""
-    if mode is _PLAIN:
+    node._scope = mode.scope
+    if mode.fast:
         node._prev = children
         node._rule = rule
-        node._scope = None
         return node
-    node._scope = mode.scope
     if mode.recording:
         node._prev = children
         node._rule = rule
@@ -79,7 +82,7 @@ def _lift(other):
         return other
     if type(other) is float or type(other) is int:  # the common case, kept fast
         leaf = _new(Value)
-        leaf.data = float(other)
+        leaf.data = other if type(other) is float else _to_float_or_inf(other)
         leaf.grad = 0.0
         leaf._prev = ()
         leaf._rule = None
@@ -93,6 +96,82 @@ def _lift(other):
         return NotImplemented
 
 
+def _binary(rule: P.Primitive):
+    """The method ``self <op> other`` for a binary row, with _record's fast path inlined."""
+    forward = rule.forward
+
+    def method(self, other):
+        if type(other) is not Value:
+            other = _lift(other)
+            if other is NotImplemented:
+                return NotImplemented
+        mode = _current_mode()
+        if not mode.fast:
+            return _record(rule, (self, other), forward(self.data, other.data))
+        node = _new(Value)
+        node.data = forward(self.data, other.data)
+        node.grad = 0.0
+        node._prev = (self, other)
+        node._rule = rule
+        node.label = ""
+        node._scope = mode.scope
+        return node
+
+    return method
+
+
+class HandBuilt:
+    """The rule of a node built or changed by hand, micrograd's way (one per node).
+
+    ``name`` is its ``_op``; ``row`` the table row it computes gradients by (the
+    row named by its op when built, or the row of the node it relabels), or
+    None; ``fn`` the ``_backward`` closure assigned to it, or None. backward
+    calls ``fn`` when there is one, else applies ``row``; with neither the node
+    passes no gradient on (micrograd's default ``_backward``).
+    """
+
+    __slots__ = ("name", "row", "fn", "code", "arity", "family", "param", "domain", "kinks")
+
+    def __init__(self, name: str, row: P.Primitive | None = None, fn=None):
+        self.name, self.row, self.fn = name, row, fn
+        if fn is not None:
+            self.code = P.HAND_BUILT_CLOSURE
+        else:
+            self.code = P.GENERIC if row is not None else P.HAND_BUILT_LABEL
+        self.arity = row.arity if row is not None else None
+        self.family = row.family if row is not None else name
+        self.param = row.param if row is not None else None
+        self.domain = row.domain if row is not None else ()
+        self.kinks = row.kinks if row is not None else ()
+
+    @property
+    def forward(self):
+        return self.row.forward if self.row is not None else None
+
+    @property
+    def local_grads(self):
+        return self.row.local_grads if self.row is not None else None
+
+    def __repr__(self) -> str:
+        what = "closure" if self.fn is not None else self.row or "no gradient"
+        return f"<hand-built {self.name!r}: {what}>"
+
+
+def _check_arity(row: P.Primitive, children: tuple, op: str) -> None:
+    n = len(children)
+    if row.arity is not None:
+        ok, expected = n == row.arity, f"{row.arity}"
+    elif row is P.DOT:
+        ok, expected = n >= 2 and n % 2 == 0, "an even number (weights then inputs)"
+    else:
+        ok, expected = n >= 1, "at least 1"
+    if not ok:
+        raise ValueError(
+            f"Value(..., _op={op!r}) has {n} children, but the row {op!r} takes {expected}: "
+            "give it its operands, or an op name that is not a row (a label only)"
+        )
+
+
 class Value:
     """A scalar node: ``data``, ``grad``, its inputs ``_prev`` and its ``_op``."""
 
@@ -101,20 +180,29 @@ class Value:
     def __init__(self, data, _children: Iterable[Value] = (), _op: str = "", label: str = ""):
         self.data = data if type(data) is float else _to_float(data)
         self.grad = 0.0
+        self.label = label
+        mode = _current_mode()
+        self._scope = mode.scope
+        if not _children and not _op:  # a leaf: the common case
+            self._prev = ()
+            self._rule = None
+            if mode.tracer is not None:
+                mode.tracer.leaf(self)
+            return
         self._prev = _children if type(_children) is tuple else tuple(_children)
         for child in self._prev:
             if not isinstance(child, Value):
                 raise TypeError(f"Value's _children must be Values, got {type(child).__name__}")
-        self._rule = None
-        if _op:  # a user-built node (micrograd style) whose op names a row gets its rule
-            self._rule = P.lookup(_op)
-            if self._rule is None:
-                raise ValueError(
-                    f"unknown op {_op!r}: expected one of {sorted(P.PRIMITIVES)} or '**<number>'"
-                )
-        self.label = label
-        mode = _current_mode()
-        self._scope = mode.scope
+        if not isinstance(_op, str):
+            raise TypeError(f"Value's _op must be a str, got {type(_op).__name__}")
+        # A hand-built node (micrograd style): an op naming a row of the table gets
+        # the row's gradient; any other name is only a label.
+        row = P.lookup(_op) if _op and self._prev else None
+        if row is not None:
+            _check_arity(row, self._prev, _op)
+            self._rule = row
+        else:
+            self._rule = HandBuilt(_op)
         if mode.tracer is not None:
             (mode.tracer.built if self._prev else mode.tracer.leaf)(self)
 
@@ -122,8 +210,65 @@ class Value:
 
     @property
     def _op(self) -> str:
-        """The name of the op that produced this node ('' for leaves)."""
-        return self._rule.name if self._rule is not None else ""
+        """The name of the op that produced this node ('' for leaves); assignable.
+
+        Assigning renames the node (drawings show the new name); its gradient
+        stays the one it was built with.
+        """
+        rule = self._rule
+        return rule.name if rule is not None else ""
+
+    @_op.setter
+    def _op(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"_op must be a str, got {type(name).__name__}")
+        rule = self._rule
+        if type(rule) is HandBuilt:
+            rule.name = name
+        elif rule is not None or name:
+            self._rule = HandBuilt(name, row=rule)
+
+    @property
+    def _backward(self):
+        """micrograd's per-node step; assign a closure to define a node's gradient.
+
+        Reading gives the closure assigned to the node, or a function that
+        pushes the node's ``.grad`` into its inputs by its row. Assigning
+        ``out._backward = fn`` (micrograd's idiom) makes ``backward()`` call
+        ``fn()`` for this node: it reads ``out.grad`` and adds into the
+        children's ``.grad``, exactly as in micrograd.
+        """
+        rule = self._rule
+        if type(rule) is HandBuilt and rule.fn is not None:
+            return rule.fn
+        return self._step
+
+    @_backward.setter
+    def _backward(self, fn) -> None:
+        if not callable(fn):
+            raise TypeError(
+                f"_backward must be a function of no arguments, got {type(fn).__name__}"
+            )
+        mode = _current_mode()
+        if mode.tracer is not None:
+            mode.tracer.closure(self)
+        rule = self._rule
+        if type(rule) is HandBuilt:
+            rule.fn = fn
+            rule.code = P.HAND_BUILT_CLOSURE
+        else:
+            self._rule = HandBuilt(self._op, row=rule, fn=fn)
+
+    @property
+    def __dict__(self) -> dict:
+        """The node's fields as a dict (for printing; Values take no new attributes)."""
+        return {
+            "data": self.data,
+            "grad": self.grad,
+            "_prev": self._prev,
+            "_op": self._op,
+            "label": self.label,
+        }
 
     @property
     def scope(self) -> str | None:
@@ -138,19 +283,10 @@ class Value:
 
     # -- arithmetic ----------------------------------------------------------------
 
-    def __add__(self, other):
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return _record(P.ADD, (self, other), _add(self.data, other.data))
-
-    def __mul__(self, other):
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return _record(P.MUL, (self, other), _mul(self.data, other.data))
+    __add__ = _binary(P.ADD)
+    __sub__ = _binary(P.SUB)
+    __mul__ = _binary(P.MUL)
+    __truediv__ = _binary(P.DIV)
 
     def __pow__(self, exponent):
         if type(exponent) is int:
@@ -170,20 +306,6 @@ class Value:
     def __rpow__(self, base):
         base = _lift(base)
         return NotImplemented if base is NotImplemented else apply(P.POW, base, self)
-
-    def __sub__(self, other):
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return _record(P.SUB, (self, other), _sub(self.data, other.data))
-
-    def __truediv__(self, other):
-        if type(other) is not Value:
-            other = _lift(other)
-            if other is NotImplemented:
-                return NotImplemented
-        return _record(P.DIV, (self, other), _div(self.data, other.data))
 
     def __neg__(self):
         return _record(P.NEG, (self,), -self.data)
@@ -273,9 +395,10 @@ class Value:
         """
         _engine.backward(self, grad)
 
-    def _backward(self) -> None:
-        """micrograd's per-node step: pushes this node's ``.grad`` into its inputs."""
-        if self._rule is None:
+    def _step(self) -> None:
+        """Pushes this node's ``.grad`` into its inputs by its row (``_backward()``)."""
+        rule = self._rule
+        if rule is None or rule.local_grads is None:
             return
         for child, local in zip(self._prev, local_grads(self), strict=True):
             child.grad += self.grad * local
@@ -293,13 +416,20 @@ def local_grads(node: Value, create_graph: bool = False) -> tuple:
 
 def dot(weights: Iterable, inputs: Iterable) -> Value:
     """sum(w_i * x_i) as one fused node (numbers are lifted to Values)."""
-    weights, inputs = list(weights), list(inputs)
+    if type(weights) is not list:
+        weights = list(weights)
+    if type(inputs) is not list:
+        inputs = list(inputs)
     if len(weights) != len(inputs):
         raise ValueError(f"dot needs equal lengths, got {len(weights)} and {len(inputs)}")
     try:  # a neuron's weights and inputs are Values already: no pass to lift them
-        return apply(P.DOT, *weights, *inputs)
+        terms = list(map(_mul, [w.data for w in weights], [x.data for x in inputs]))
+        data = _fsum(terms)
     except (AttributeError, TypeError):  # a number among them (no .data, or numpy's)
         return apply(P.DOT, *_lifted(weights), *_lifted(inputs))
+    except (OverflowError, ValueError):  # IEEE's inf or nan instead (rare)
+        data = ieee.fsum(terms)
+    return _record(P.DOT, (*weights, *inputs), data)
 
 
 def sum(values: Iterable) -> Value:  # autograd.sum, as torch.sum and jnp.sum

@@ -8,14 +8,16 @@ for the demo step, PyTorch on whole tensors (what scalar engines are not).
 Every peer computes the same numbers from the same initial weights; the run
 checks that they agree before it reports any time. The garbage collector is on,
 as users run it. Times are CPU times of the process (the machine may be
-shared), medians over rounds in which the peers take turns; the ratios are
-what to read.
+shared), medians and means over rounds in which the peers take turns (the
+garbage collector's pauses hide behind medians); the ratios are what to read.
+numpy's BLAS and PyTorch run on one thread.
 
 Benchmarks:
 
 * demo step: micrograd's demo.ipynb training step, MLP(2, [16, 16, 1]) on 100
   two-moons points, svm max-margin loss + 1e-4 L2, one full-batch forward,
-  backward and SGD update;
+  backward and SGD update (chainrule's on the path ``nn.fit`` runs,
+  ``ScalarEngine.train_step``, and written out by hand);
 * tiny graph: the BurTorch paper's (arXiv 2503.13795) graph on fresh leaves,
   a = -41, b = 2, c = a + b, d = a * b + b**3, e = c - d, f = e**2, g = f / 2,
   backward, repeated 100,000 times;
@@ -26,29 +28,36 @@ Benchmarks:
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import gc
-import json
-import math
-import platform
-import random
-import statistics
-import sys
-import time
-import tracemalloc
-from pathlib import Path
+import os
 
-import micrograd
-import micrograd.engine
-import micrograd.nn
-import torch
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")  # one BLAS thread, set before numpy loads
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import micrograd  # noqa: E402
+import micrograd.engine  # noqa: E402
+import micrograd.nn  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 import autograd  # noqa: E402
 from autograd import Value  # noqa: E402
 from nn import MLP, data  # noqa: E402
+from nn.losses import hinge_loss  # noqa: E402
+from nn.train import ScalarEngine  # noqa: E402
 
 F64 = torch.float64
 SEED = 1337
@@ -94,7 +103,20 @@ def chainrule_model(weights):
 
 
 def chainrule_step(model, X, y):
-    """One training step as a chainrule user writes it (fused sum nodes for the loss)."""
+    """One training step on the path ``nn.fit`` runs: ScalarEngine.train_step, then SGD.
+
+    The same numbers as micrograd's step: hinge_loss is the mean of
+    ``relu(1 - y * score)`` (a fused sum node) and l2 adds ``alpha * sum(p * p)``.
+    """
+    params = model.parameters()
+    step = ScalarEngine(model, hinge_loss, params, l2=ALPHA).train_step(X, y)
+    for p in params:
+        p.data -= LEARNING_RATE * p.grad
+    return step.loss
+
+
+def chainrule_user_step(model, X, y):
+    """The same step written out by hand, as a chainrule user may write it."""
     params = model.parameters()
     scores = [model(x) for x in X]
     losses = [(1 + -yi * score).relu() for yi, score in zip(y, scores, strict=True)]
@@ -208,7 +230,8 @@ def torch_tensor_step(model, X, y):
 def demo_peers(weights):
     """name -> (model, step): every peer of the demo step, from the same weights."""
     return {
-        "chainrule": (chainrule_model(weights), chainrule_step),
+        "chainrule": (chainrule_model(weights), chainrule_step),  # fit's path
+        "chainrule, the step written by hand": (chainrule_model(weights), chainrule_user_step),
         "chainrule running micrograd's code": (
             micrograd_model(weights, Value),
             lambda m, X, y: micrograd_step(m, X, y, Value),
@@ -307,7 +330,7 @@ def _time(fn) -> float:
 
 
 def rounds(jobs: dict, repeats: int, per_round: int = 1) -> dict:
-    """name -> median seconds of a job; jobs take turns for ``repeats`` rounds.
+    """name -> (median, mean) seconds of a job; jobs take turns for ``repeats`` rounds.
 
     In each round a job runs ``per_round`` times in a row, as a training loop
     runs it, with the garbage collector on; a full collection before its turn
@@ -319,7 +342,7 @@ def rounds(jobs: dict, repeats: int, per_round: int = 1) -> dict:
         for name, job in jobs.items():
             gc.collect()
             times[name] += [_time(job) for _ in range(per_round)]
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return {name: (statistics.median(ts), statistics.mean(ts)) for name, ts in times.items()}
 
 
 def bench_demo(repeats: int, X, y):
@@ -344,7 +367,10 @@ def bench_tiny(iterations: int, repeats: int):
         for name, (leaf, slower) in TINY_PEERS.items()
     }
     seconds = rounds(jobs, repeats)
-    return {name: seconds[name] / (iterations // TINY_PEERS[name][1]) for name in seconds}
+    return {
+        name: tuple(t / (iterations // TINY_PEERS[name][1]) for t in seconds[name])
+        for name in seconds
+    }
 
 
 def held_bytes(build) -> tuple[int, int]:
@@ -443,28 +469,34 @@ def _ms(seconds):
     return f"{seconds * 1e3:,.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:,.1f} µs"
 
 
+def _timing_rows(timings: dict) -> list[str]:
+    """Table rows: median, mean and both ratios to micrograd's for each peer."""
+    base_median, base_mean = timings["micrograd 0.1.0"]
+    return [
+        f"| {name} | {_ms(median)} | {_ms(mean)} | {base_median / median:.2f}x "
+        f"| {base_mean / mean:.2f}x |"
+        for name, (median, mean) in timings.items()
+    ]
+
+
 def report(results, args) -> str:
     lines = [
-        f"chainrule benchmarks ({'quick' if args.quick else 'full'}; median of {args.repeats}; "
+        f"chainrule benchmarks ({'quick' if args.quick else 'full'}; {args.repeats} rounds; "
         f"Python {platform.python_version()}, torch {torch.__version__}, "
-        f"micrograd 0.1.0, gc on, CPU time)",
+        f"micrograd 0.1.0, gc on, CPU time, one thread)",
         "",
-        "| demo step: MLP(2, [16, 16, 1]), 100 moons, fwd + bwd + SGD | time / step "
-        "| micrograd / this |",
-        "|---|---:|---:|",
+        "| demo step: MLP(2, [16, 16, 1]), 100 moons, fwd + bwd + SGD | median / step "
+        "| mean | micrograd / this (median) | (mean) |",
+        "|---|---:|---:|---:|---:|",
     ]
-    demo = results["demo"]
-    base = demo["micrograd 0.1.0"]
-    lines += [f"| {name} | {_ms(t)} | {base / t:.2f}x |" for name, t in demo.items()]
-    tiny = results["tiny"]
-    base = tiny["micrograd 0.1.0"]
+    lines += _timing_rows(results["demo"])
     lines += [
         "",
-        f"| BurTorch tiny graph, {args.tiny:,} iterations | time / iteration "
-        "| micrograd / this |",
-        "|---|---:|---:|",
+        f"| BurTorch tiny graph, {args.tiny:,} iterations | median / iteration "
+        "| mean | micrograd / this (median) | (mean) |",
+        "|---|---:|---:|---:|---:|",
     ]
-    lines += [f"| {name} | {_ms(t)} | {base / t:.2f}x |" for name, t in tiny.items()]
+    lines += _timing_rows(results["tiny"])
     lines += [
         "",
         "| memory held after backward | nodes | MB | bytes / node |",

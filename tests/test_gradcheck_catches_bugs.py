@@ -40,7 +40,7 @@ def rows_of(op: str) -> list:
 @contextmanager
 def wrong_derivative(rows, operand: int, factor: float):
     """Multiplies the local derivative of ``operand`` by ``factor`` in each of ``rows``."""
-    originals = [row.local_grads for row in rows]
+    originals = [(row.local_grads, row.code) for row in rows]
 
     def planting(correct):
         def wrong(*args):
@@ -51,12 +51,16 @@ def wrong_derivative(rows, operand: int, factor: float):
         return wrong
 
     try:
-        for row, correct in zip(rows, originals, strict=True):
+        for row, (correct, _) in zip(rows, originals, strict=True):
             object.__setattr__(row, "local_grads", planting(correct))  # rows are frozen
+            # backward writes the commonest rows' chain rule out by code: make it
+            # call the planted derivative
+            object.__setattr__(row, "code", P.GENERIC)
         yield
     finally:
-        for row, correct in zip(rows, originals, strict=True):
+        for row, (correct, code) in zip(rows, originals, strict=True):
             object.__setattr__(row, "local_grads", correct)
+            object.__setattr__(row, "code", code)
 
 
 def fails_gradcheck(expr) -> bool:
