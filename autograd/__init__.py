@@ -50,13 +50,26 @@ __all__ = [
     "scope",
     "sum",
     "topological_order",
+    # numpy-backed, imported on first use (see __getattr__): the compiled tape
+    "Tape",
+    "TraceError",
+    "trace",
 ]
+
+# autograd.tape needs numpy; ``import autograd`` stays standard-library only, so
+# these names import it on first use.
+_TAPE_NAMES = ("Tape", "TraceError", "trace")
 
 
 def __getattr__(name):
-    # autograd.strategies needs hypothesis, so it is imported on first use only.
-    if name == "strategies":
+    # autograd.strategies needs hypothesis and autograd.tape numpy, so both are
+    # imported on first use only.
+    if name in ("strategies", "tape"):
         import importlib
 
-        return importlib.import_module(".strategies", __name__)
+        return importlib.import_module(f".{name}", __name__)
+    if name in _TAPE_NAMES:
+        from . import tape
+
+        return getattr(tape, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -142,23 +142,22 @@ def _compare(name, value, analytic: float, numeric: float, atol: float, rtol: fl
     return GradcheckRow(name, value, analytic, numeric, abs_err, rel_err, ok)
 
 
-def _as_floats(inputs) -> list[float]:
+def _as_floats(inputs, name: str = "gradcheck's inputs") -> list[float]:
+    """inputs (numbers or Values) as floats; TypeError naming ``name`` and the culprit."""
     if isinstance(inputs, (numbers.Real, Value)):
-        raise TypeError("gradcheck's inputs must be a sequence of numbers; wrap a single one: [x]")
+        raise TypeError(f"{name} must be a sequence of numbers; wrap a single one: [x]")
     try:
         items = list(inputs)
     except TypeError:
         raise TypeError(
-            f"gradcheck's inputs must be a sequence of numbers, got {type(inputs).__name__}"
+            f"{name} must be a sequence of numbers, got {type(inputs).__name__}"
         ) from None
     floats = []
     for i, x in enumerate(items):
         if isinstance(x, Value):
             x = x.data
         if not isinstance(x, numbers.Real):
-            raise TypeError(
-                f"gradcheck's inputs[{i}] must be a real number, got {type(x).__name__}"
-            )
+            raise TypeError(f"{name}[{i}] must be a real number, got {type(x).__name__}")
         floats.append(float(x))
     return floats
 
