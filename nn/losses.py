@@ -37,6 +37,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 import autograd
 from autograd import Value
 
@@ -243,22 +245,21 @@ def cross_entropy(logits, target_index) -> Value:
         return _mean([_cross_entropy_term(z, lambda z, i=i: z[i]) for z, i in samples])
 
 
-def signed_labels(targets, loss: str = "hinge_loss") -> list[float]:
-    """Labels as -1/+1 for the hinge loss: 0/1 labels are read as -1/+1, as fit maps them.
+def signed_labels(targets, loss: str = "hinge_loss") -> np.ndarray:
+    """Labels as -1/+1 floats for the hinge loss: 0/1 labels are read as -1/+1, as fit maps them.
 
     Labels that are all 0 or 1 become -1 or +1; labels that are all -1 or +1
     stay; anything else is a ValueError naming the first bad label.
     """
-    targets = [float(t) for t in targets]
-    labels = set(targets)
-    if labels <= {0.0, 1.0}:
-        return [1.0 if t > 0.0 else -1.0 for t in targets]
-    for t in targets:
-        if t not in (-1.0, 1.0):
-            raise ValueError(
-                f"{loss}: targets must be -1 or +1 (or 0 and 1, read as -1 and +1), got {t}"
-            )
-    return targets
+    y = np.asarray(targets, dtype=float)
+    if np.isin(y, (0.0, 1.0)).all():
+        return np.where(y > 0.0, 1.0, -1.0)
+    bad = ~np.isin(y, (-1.0, 1.0))
+    if bad.any():
+        raise ValueError(
+            f"{loss}: targets must be -1 or +1 (or 0 and 1, read as -1 and +1), got {y[bad][0]}"
+        )
+    return y
 
 
 def _hinge_term(s, y) -> Value:
@@ -268,7 +269,7 @@ def _hinge_term(s, y) -> Value:
 def hinge_loss(scores, targets) -> Value:
     """Mean of micrograd's max-margin ``relu(1 - y * score)``; targets -1/+1 (or 0/1, as fit)."""
     pairs = _pairs(scores, targets, "hinge_loss")
-    signs = signed_labels([t for _, t in pairs])
+    signs = signed_labels([t for _, t in pairs]).tolist()
     with autograd.scope("hinge"):
         return _mean([_hinge_term(s, y) for (s, _), y in zip(pairs, signs, strict=True)])
 
