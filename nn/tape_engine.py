@@ -550,79 +550,80 @@ def check(engine: TapeEngine, scalar, rows: np.ndarray, targets, names=None,
     return found
 
 
+def _check_requested(requested: str) -> None:
+    if requested not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, "
+                         f"got {requested!r}")
+
+
+def _decided(requested: str, model, training: bool, what: str, attempt):
+    """(engine, reason) from ``attempt()`` run with the model in training mode or not (put
+    back afterwards); a TraceError or NotTraceable is a reason; ``requested == "tape"``
+    raises instead of giving one."""
+    was_training = getattr(model, "training", None)
+    if hasattr(model, "train"):
+        model.train(training)
+    try:
+        engine, reason = attempt()
+    except autograd.TraceError as error:
+        if requested == "tape":
+            raise
+        engine, reason = None, f"the model or loss does not trace: {error}"
+    except NotTraceable as error:
+        engine, reason = None, str(error)
+    finally:
+        if was_training is not None and hasattr(model, "train"):
+            model.train(was_training)
+    if reason is not None and requested == "tape":
+        raise ValueError(f"engine='tape' cannot {what} this model: {reason}")
+    return engine, reason
+
+
 def choose_engine(requested: str, model, loss, loss_name: str, scalar, optimizer, rows,
                   targets, l1: float = 0.0, l2: float = 0.0, diagnostics: bool = False,
                   evaluation: bool = False):
     """(engine, reason): the TapeEngine when ``requested`` allows and the tape agrees with
     ``scalar`` on the first rows, else ``scalar`` and why (``requested == "tape"``: raises)."""
-    if requested not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, "
-                         f"got {requested!r}")
+    _check_requested(requested)
     if requested == "scalar":
         return scalar, None
     parameters = scalar.parameters
-    reason = unsupported(model, loss, optimizer, parameters, diagnostics)
-    engine = None
-    if reason is None:
+
+    def attempt():
+        reason = unsupported(model, loss, optimizer, parameters, diagnostics)
+        if reason is not None:
+            return None, reason
         engine = TapeEngine(model, tape_loss_name(loss) or loss_name, parameters, l1, l2)
         names = _parameter_names(model, parameters)
-        was_training = getattr(model, "training", True)
-        if hasattr(model, "train"):
-            model.train()
-        try:
-            reason = check(engine, scalar, rows, targets, names, evaluation)
-            if reason is not None:
-                reason += " (1e-9 relative), so the tape is not trusted"
-        except autograd.TraceError as error:
-            if requested == "tape":
-                raise
-            reason = f"the model or loss does not trace: {error}"
-        except NotTraceable as error:
-            reason = str(error)
-        finally:
-            if hasattr(model, "train"):
-                model.train(was_training)
-    if reason is None:
+        reason = check(engine, scalar, rows, targets, names, evaluation)
+        if reason is not None:
+            return None, reason + " (1e-9 relative), so the tape is not trusted"
         return engine, None
-    if requested == "tape":
-        raise ValueError(f"engine='tape' cannot train this model: {reason}")
-    return scalar, reason
+
+    engine, reason = _decided(requested, model, True, "train", attempt)
+    return (scalar, reason) if engine is None else (engine, None)
 
 
 def evaluation_engine(requested: str, model, loss, loss_name: str, scalar, rows, targets):
     """The engine ``nn.evaluate`` runs on: a TapeEngine in eval mode when it traces and agrees
     with ``scalar`` on the first rows (and there are enough rows to be worth a trace)."""
-    if requested not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, "
-                         f"got {requested!r}")
+    _check_requested(requested)
     if requested == "scalar" or (requested == "auto" and len(rows) < 2 * CHECK_ROWS):
         return scalar
-    was_training = getattr(model, "training", None)
-    if hasattr(model, "eval"):
-        model.eval()
-    try:
+
+    def attempt():
         reason = unsupported(model, loss, None, [])
-        if reason is None:
-            engine = TapeEngine(model, tape_loss_name(loss) or loss_name, [])
-            try:
-                reference = scalar.evaluate(rows[:CHECK_ROWS].tolist(), targets[:CHECK_ROWS])
-                result = engine.evaluate(rows[:CHECK_ROWS], targets[:CHECK_ROWS])
-                reason = _disagreement("loss", result.loss, reference.loss) or _disagreement(
-                    "outputs", result.outputs, reference.outputs)
-            except autograd.TraceError as error:
-                if requested == "tape":
-                    raise
-                reason = f"the model or loss does not trace: {error}"
-            except NotTraceable as error:
-                reason = str(error)
-    finally:
-        if was_training is not None and hasattr(model, "train"):
-            model.train(was_training)
-    if reason is None:
-        return engine
-    if requested == "tape":
-        raise ValueError(f"engine='tape' cannot evaluate this model: {reason}")
-    return scalar
+        if reason is not None:
+            return None, reason
+        engine = TapeEngine(model, tape_loss_name(loss) or loss_name, [])
+        reference = scalar.evaluate(rows[:CHECK_ROWS].tolist(), targets[:CHECK_ROWS])
+        result = engine.evaluate(rows[:CHECK_ROWS], targets[:CHECK_ROWS])
+        reason = _disagreement("loss", result.loss, reference.loss) or _disagreement(
+            "outputs", result.outputs, reference.outputs)
+        return (None, reason) if reason is not None else (engine, None)
+
+    engine, _ = _decided(requested, model, False, "evaluate", attempt)
+    return scalar if engine is None else engine
 
 
 def _parameter_names(model, parameters) -> list[str]:
