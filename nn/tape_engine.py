@@ -56,6 +56,10 @@ class NotTraceable(Exception):
     """The tape cannot run this model or loss; the message is the reason."""
 
 
+class EngineError(ValueError):
+    """``engine="tape"`` was asked for, but the tape cannot run this model (the reason)."""
+
+
 # -- losses as per-sample terms ---------------------------------------------------------------
 
 
@@ -575,7 +579,7 @@ def _decided(requested: str, model, training: bool, what: str, attempt):
         if was_training is not None and hasattr(model, "train"):
             model.train(was_training)
     if reason is not None and requested == "tape":
-        raise ValueError(f"engine='tape' cannot {what} this model: {reason}")
+        raise EngineError(f"engine='tape' cannot {what} this model: {reason}")
     return engine, reason
 
 
@@ -664,12 +668,17 @@ def _numbers(out) -> list[float]:
 
 
 def _traced_outputs(model, X: np.ndarray) -> np.ndarray | None:
-    parameters = model.parameters() if hasattr(model, "parameters") else []
-    if len(X) < 2 * CHECK_ROWS or unsupported(model, "mse", None, parameters) is not None:
+    """The outputs from a tape, or None (point by point then): a model without
+    ``parameters()`` (a plain function), few rows, a model the tape cannot run or whose
+    tape disagrees with it on the first rows."""
+    if not hasattr(model, "parameters") or len(X) < 2 * CHECK_ROWS:
+        return None
+    parameters = model.parameters()
+    if unsupported(model, "mse", None, parameters) is not None:
         return None
     try:
         traced = trace_model(model, X.shape[1:], parameters, None, X[0])
-    except (autograd.TraceError, NotTraceable):
+    except Exception:  # noqa: BLE001 (any failure to trace: the scalar path says what is wrong)
         return None
     with np.errstate(all="ignore"):
         out = traced.tape.forward_arrays(traced.columns(X, None), params=traced.base)
@@ -677,4 +686,3 @@ def _traced_outputs(model, X: np.ndarray) -> np.ndarray | None:
     with autograd.no_grad():
         reference = [_numbers(_forward_one(model, row)) for row in X[:CHECK_ROWS].tolist()]
     return out if _close(out[:CHECK_ROWS], reference) else None
-

@@ -318,3 +318,27 @@ def test_bad_targets_on_the_tape_raise_the_scalar_engines_errors():
     with pytest.raises(ValueError, match="target 7 is outside the"):
         fit(MLP(2, [4, int(y.max()) + 1], seed=0), X, bad, loss="cross_entropy", epochs=1,
             batch_size=10, progress=False, engine="tape")
+
+
+def test_the_decision_boundarys_grid_is_evaluated_on_a_tape_with_the_scalar_numbers():
+    from nn.tape_engine import outputs
+
+    model = MLP(2, [6, 6, 3], dropout=0.5, seed=0)  # eval mode: no dropout on the grid
+    grid = np.random.default_rng(0).normal(size=(50, 2))
+    for _ in range(2):
+        model.eval()
+        expected = [[v.data for v in model(list(row))] for row in grid]
+        model.train()
+        _same(outputs(model, grid), expected, "grid outputs")
+    assert model.training  # the mode is put back
+
+
+def test_chainrule_train_passes_engine_through_and_refuses_an_impossible_tape(tmp_path, capsys):
+    from viz.cli import main
+
+    with pytest.raises(SystemExit) as raised:
+        main(["train", "--dataset", "moons", "--epochs", "1", "--out", str(tmp_path),
+              "--no-progress", "--engine", "tape", "--diagnostics"])
+    assert raised.value.code == 2
+    assert "--engine tape: engine='tape' cannot train this model: diagnostics" in \
+        capsys.readouterr().err
