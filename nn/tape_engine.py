@@ -52,6 +52,14 @@ CHECK_ROWS = 4  # rows of the first batch both engines run before a tape is trus
 TOLERANCE = 1e-9  # relative: the tape sums in numpy's order, the scalar engine with fsum
 
 
+@dataclass
+class StepResult:
+    """What one batch gave: its loss (penalties included) as a float and its output numbers."""
+
+    loss: float
+    outputs: list
+
+
 class NotTraceable(Exception):
     """The tape cannot run this model or loss; the message is the reason."""
 
@@ -85,6 +93,9 @@ def _signed_targets(targets, k: int, loss: str) -> np.ndarray:
 
 def _one_hot(targets, k: int, loss: str) -> np.ndarray:
     t = np.asarray(targets)
+    if t.ndim == 1 and t.dtype.kind in "iu" and (
+            not len(t) or (int(t.min()) >= 0 and int(t.max()) < k)):
+        return np.eye(k)[t]  # the usual case, fast: integer labels in range
     if t.ndim != 1 or t.dtype == bool or not np.issubdtype(t.dtype, np.number):
         for target in t.tolist() if t.ndim else [t.item()]:
             L._class_index(target, k)  # raises the scalar engine's message
@@ -94,9 +105,7 @@ def _one_hot(targets, k: int, loss: str) -> np.ndarray:
         bad = ~(np.isfinite(t) & (t == np.floor(t)) & (t >= 0) & (t < k))
     if bad.any():
         L._class_index(t[bad][0].item(), k)
-    one_hot = np.zeros((len(t), k))
-    one_hot[np.arange(len(t)), t.astype(int)] = 1.0
-    return one_hot
+    return np.eye(k)[t.astype(int)]
 
 
 def _check_probabilities(outputs: np.ndarray) -> None:
@@ -400,9 +409,7 @@ class TapeEngine:
             self.loss.check(outputs[:, :traced.k])
         return traced, outputs, grads, _mean(outputs[:, traced.k:], n)
 
-    def train_step(self, rows, targets):
-        from .train import StepResult
-
+    def train_step(self, rows, targets) -> StepResult:
         traced, outputs, grads, loss = self._run(rows, targets, backward=True)
         if self.l1 or self.l2:
             with np.errstate(all="ignore"):
@@ -427,9 +434,7 @@ class TapeEngine:
             self.sync()  # the divergence report reads the Values
         return StepResult(loss, traced.detached(outputs[:, :traced.k]))
 
-    def evaluate(self, rows, targets):
-        from .train import StepResult
-
+    def evaluate(self, rows, targets) -> StepResult:
         traced, outputs, _, loss = self._run(rows, targets, backward=False)
         return StepResult(loss, traced.detached(outputs[:, :traced.k]))
 

@@ -81,7 +81,7 @@ from ._interrupts import deferred_interrupts
 from .data import _generator
 from .monitor import Monitor, checked_max_norm, clip_grad_norm, divergence_report
 from .optim import OPTIMIZERS, Optimizer
-from .tape_engine import choose_engine, evaluation_engine
+from .tape_engine import StepResult, choose_engine, evaluation_engine
 
 _CLASSIFICATION = ("bce", "bce_with_logits", "hinge", "cross_entropy")
 _DEFAULT_LR = {"sgd": 0.05, "adam": 0.01, "adamw": 0.01}
@@ -188,14 +188,6 @@ def r2_score(outputs, targets) -> float:
 
 
 # -- engines: how one batch is run ------------------------------------------------------------
-
-
-@dataclass
-class StepResult:
-    """What one batch gave: its loss (penalties included) as a float and its output numbers."""
-
-    loss: float
-    outputs: list
 
 
 class ScalarEngine:
