@@ -98,14 +98,17 @@ class Optimizer:
 
     @classmethod
     def has_array_step(cls) -> bool:
-        """True when ``_updated_arrays`` is defined with (or after) this class's ``_updated``:
-        a subclass that changes ``_updated`` only has no array step of its own."""
+        """True when ``_updated_arrays`` is defined with (or below) every class that defines
+        ``_updated``, ``step`` or ``_step_lr``: a subclass that changes the scalar step only
+        (its formula, or ``step()`` itself, e.g. to record something) has no array step."""
         mro = cls.__mro__
 
         def owner(name):
             return next((i for i, c in enumerate(mro) if name in c.__dict__), len(mro))
 
-        return owner("_updated_arrays") <= owner("_updated") < len(mro)
+        arrays = owner("_updated_arrays")
+        return arrays < len(mro) and all(
+            arrays <= owner(name) for name in ("_updated", "step", "_step_lr"))
 
     def step_arrays(self, data: np.ndarray, grad: np.ndarray) -> None:
         """``step()`` on vectors: ``data`` (updated in place) and ``grad``, in ``params`` order."""

@@ -478,7 +478,8 @@ def unsupported(model, loss, optimizer, parameters, diagnostics: bool = False) -
         return (f"the loss {name} is a callable that sees the whole batch; the tape runs the "
                 "built-in losses (means over the samples)")
     if optimizer is not None and not optimizer.has_array_step():
-        return f"the optimizer {type(optimizer).__name__} has no array step (_updated_arrays)"
+        return (f"the optimizer {type(optimizer).__name__} changes the scalar step (_updated or "
+                "step) without an array step (_updated_arrays)")
     if len({id(p) for p in parameters}) != len(parameters):
         return "the optimizer lists a parameter more than once"
     from .norm import BatchNorm
