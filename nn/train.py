@@ -9,8 +9,14 @@ Per epoch, the rows are shuffled (unless full-batch) and split into batches
 (``batch_size=None``: one full batch; 1: stochastic; k: mini-batches). For
 each batch an engine runs the forward pass (``model.forward_batch``), the
 mean loss (plus the ``l1``/``l2`` penalties), ``zero_grad`` and ``backward``;
-fit checks the loss and calls ``optimizer.step()``. ``ScalarEngine`` builds
-one graph of Values per batch.
+fit checks the loss and the engine steps the optimizer. ``ScalarEngine``
+builds one graph of Values per batch; ``nn.tape_engine.TapeEngine`` replays
+one sample's traced graph over the batch with numpy, with the parameters in
+one vector between the ends of epochs. ``engine="auto"`` (the default) takes
+the tape when the model and loss trace and the tape's first step agrees with
+the scalar engine's (``nn.tape_engine.choose_engine``), else the scalar
+engine, and ``history.engine_reason`` says why; ``"tape"`` insists (raises
+the reason), ``"scalar"`` never traces. Both give the same History (1e-9).
 
 Decisions where the spec is silent, documented here:
 

@@ -342,3 +342,43 @@ def test_chainrule_train_passes_engine_through_and_refuses_an_impossible_tape(tm
     assert raised.value.code == 2
     assert "--engine tape: engine='tape' cannot train this model: diagnostics" in \
         capsys.readouterr().err
+
+
+@pytest.mark.parametrize("loss", ["bce_with_logits", "hinge"])
+def test_bad_labels_in_a_later_batch_raise_the_scalar_engines_message_on_the_tape(loss):
+    X, y = moons()
+    y = y.astype(float)
+    y[-1] = 2.0  # past the rows the first-step check runs on both engines
+    messages = []
+    for engine in ("tape", "scalar"):
+        with pytest.raises(ValueError) as raised:
+            fit(MLP(2, [4, 1], seed=0), X, y, loss=loss, epochs=1, batch_size=10,
+                progress=False, engine=engine, seed=0)
+        messages.append(str(raised.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("engine", [None, 3, "Tape", ""])
+def test_a_wrong_engine_is_a_value_error_naming_the_choices(engine):
+    X, y = moons()
+    with pytest.raises(ValueError, match="engine must be one of 'auto', 'tape', 'scalar'"):
+        fit(MLP(2, [4, 1], seed=0), X, y, epochs=1, progress=False, engine=engine)
+    with pytest.raises(ValueError, match="engine must be one of"):
+        nn.evaluate(MLP(2, [4, 1], seed=0), X, y, engine=engine)
+
+
+def test_an_optimizer_that_overrides_step_keeps_to_scalars_with_the_reason():
+    class Counting(nn.SGD):
+        steps_seen = 0
+
+        def step(self):
+            Counting.steps_seen += 1
+            super().step()
+
+    X, y = moons()
+    model = MLP(2, [4, 1], seed=0)
+    history = fit(model, X, y, loss="hinge", optimizer=Counting(model.parameters(), lr=0.1),
+                  epochs=2, progress=False)
+    assert history.engine == "scalar" and "Counting changes the scalar step" in \
+        history.engine_reason
+    assert Counting.steps_seen == 2
