@@ -15,7 +15,10 @@ through a closure (a model's weights) are its ``parameters`` and leaves made
 while tracing (numbers lifted into operations) are constants. Replaying, each
 slot of the tape holds an array over the samples, and the nodes of one row of
 the table (same ``family`` and ``param``) at the same depth of the graph run as
-one numpy call: all ``dot`` nodes of a layer become one matrix product.
+one numpy call: all ``dot`` nodes of a layer become one matrix product, and a
+layer's products, ``+ bias`` and activation one step when nothing else reads
+the products and sums. ``tape.rebuild(*columns, sample=b)`` gives one sample's
+graph back as ordinary Values, to draw or step through.
 
 Numbers follow the scalar engine (``autograd.primitives``): relu'(0) = 0,
 abs'(0) = 0, leaky_relu'(0) = slope, IEEE inf and nan instead of exceptions,
@@ -215,22 +218,35 @@ class _Tracer:
 
 # -- the rows of the table in numpy ----------------------------------------------------------
 #
-# Each family maps to (forward, local gradients), as in autograd.primitives: forward(args,
-# param) -> out and local(args, out, param) -> one local derivative per argument (an array,
-# or a float that multiplies every sample). Arguments are arrays of one shape, or shapes that
+# Each family maps to (forward, local gradients), as in autograd.primitives:
+# forward(args, param, out) writes the results into ``out`` (a block of the tape's slots)
+# and local(args, out, param) gives one local derivative per argument (an array, or a
+# float that multiplies every sample). Arguments are arrays of one shape, or shapes that
 # broadcast (a parameter against samples).
 
 
-def _sigmoid(x):
+def _sigmoid(x, out):
     e = np.exp(-np.abs(x))  # exp(-x) for x >= 0 and exp(x) below: neither can overflow
-    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    np.divide(np.where(x >= 0.0, 1.0, e), 1.0 + e, out=out)
 
 
-def _power(x, k):
+def _power(x, k, out=None):
     """x ** k for a constant k as C's pow (math.pow), which the engine uses."""
     if k == 0.5:  # numpy takes sqrt here, which differs from pow at -0.0 and -inf
-        return np.where(x == -np.inf, np.inf, np.sqrt(x) + 0.0)
-    return np.power(x, k)
+        out = np.add(np.sqrt(x), 0.0, out=out)
+        np.copyto(out, np.inf, where=x == -np.inf)
+        return out
+    return np.power(x, k, out=out)
+
+
+def _relu(x, out):
+    np.maximum(x, 0.0, out=out)  # nan stays nan
+    np.add(out, 0.0, out=out)  # and -0.0 becomes 0.0, as the engine's relu
+
+
+def _leaky_relu(x, slope, out):
+    np.multiply(x, slope, out=out)
+    np.copyto(out, x, where=x > 0.0)
 
 
 def _pow_local(args, out, param):
@@ -254,24 +270,25 @@ def _abs_local(args, out, param):
 
 
 ELEMENTWISE = {
-    "+": (lambda a, p: a[0] + a[1], lambda a, out, p: (1.0, 1.0)),
-    "-": (lambda a, p: a[0] - a[1], lambda a, out, p: (1.0, -1.0)),
-    "*": (lambda a, p: a[0] * a[1], lambda a, out, p: (a[1], a[0])),
-    "/": (lambda a, p: a[0] / a[1], lambda a, out, p: (1.0 / a[1], -(out / a[1]))),
-    "neg": (lambda a, p: -a[0], lambda a, out, p: (-1.0,)),
-    "**": (lambda a, p: np.power(a[0], a[1]), _pow_local),
-    "**k": (lambda a, k: _power(a[0], k), _power_local),
-    "exp": (lambda a, p: np.exp(a[0]), lambda a, out, p: (out,)),
-    "log": (lambda a, p: np.log(a[0]), lambda a, out, p: (1.0 / a[0],)),
-    "sqrt": (lambda a, p: np.sqrt(a[0]), lambda a, out, p: (0.5 / out,)),
-    "tanh": (lambda a, p: np.tanh(a[0]), lambda a, out, p: (1.0 - out * out,)),
-    "sigmoid": (lambda a, p: _sigmoid(a[0]), lambda a, out, p: (out * (1.0 - out),)),
-    "relu": (lambda a, p: np.where(a[0] <= 0.0, 0.0, a[0]),
-             lambda a, out, p: ((a[0] > 0.0).astype(np.float64),)),
-    "abs": (lambda a, p: np.abs(a[0]), _abs_local),
-    "sin": (lambda a, p: np.sin(a[0]), lambda a, out, p: (np.cos(a[0]),)),
-    "cos": (lambda a, p: np.cos(a[0]), lambda a, out, p: (-np.sin(a[0]),)),
-    "leaky_relu": (lambda a, s: np.where(a[0] > 0.0, a[0], a[0] * s),
+    "+": (lambda a, p, o: np.add(a[0], a[1], out=o), lambda a, out, p: (1.0, 1.0)),
+    "-": (lambda a, p, o: np.subtract(a[0], a[1], out=o), lambda a, out, p: (1.0, -1.0)),
+    "*": (lambda a, p, o: np.multiply(a[0], a[1], out=o), lambda a, out, p: (a[1], a[0])),
+    "/": (lambda a, p, o: np.divide(a[0], a[1], out=o),
+          lambda a, out, p: (1.0 / a[1], -(out / a[1]))),
+    "neg": (lambda a, p, o: np.negative(a[0], out=o), lambda a, out, p: (-1.0,)),
+    "**": (lambda a, p, o: np.power(a[0], a[1], out=o), _pow_local),
+    "**k": (lambda a, k, o: _power(a[0], k, o), _power_local),
+    "exp": (lambda a, p, o: np.exp(a[0], out=o), lambda a, out, p: (out,)),
+    "log": (lambda a, p, o: np.log(a[0], out=o), lambda a, out, p: (1.0 / a[0],)),
+    "sqrt": (lambda a, p, o: np.sqrt(a[0], out=o), lambda a, out, p: (0.5 / out,)),
+    "tanh": (lambda a, p, o: np.tanh(a[0], out=o), lambda a, out, p: (1.0 - out * out,)),
+    "sigmoid": (lambda a, p, o: _sigmoid(a[0], o), lambda a, out, p: (out * (1.0 - out),)),
+    # relu's local derivative is a mask: upstream * False is 0 (nan for a nan upstream)
+    "relu": (lambda a, p, o: _relu(a[0], o), lambda a, out, p: (a[0] > 0.0,)),
+    "abs": (lambda a, p, o: np.abs(a[0], out=o), _abs_local),
+    "sin": (lambda a, p, o: np.sin(a[0], out=o), lambda a, out, p: (np.cos(a[0]),)),
+    "cos": (lambda a, p, o: np.cos(a[0], out=o), lambda a, out, p: (-np.sin(a[0]),)),
+    "leaky_relu": (lambda a, s, o: _leaky_relu(a[0], s, o),
                    lambda a, out, s: (np.where(a[0] > 0.0, 1.0, s),)),
 }
 
@@ -279,9 +296,9 @@ ELEMENTWISE = {
 # The n-ary rows take X of shape (m, n, ...): m nodes of n children each.
 
 
-def _dot_forward(X, p):
+def _dot_forward(X, p, out):
     half = X.shape[1] // 2
-    return np.einsum("mk...,mk...->m...", X[:, :half], X[:, half:])
+    np.einsum("mk...,mk...->m...", X[:, :half], X[:, half:], out=out)
 
 
 def _dot_local(X, out, p):
@@ -296,16 +313,16 @@ def _max_local(X, out, p):
     return (positions == first[:, None]).astype(np.float64)
 
 
-def _logsumexp_forward(X, p):
+def _logsumexp_forward(X, p, out):
     top = np.max(X, axis=1)
     shift = np.where(np.isfinite(top), top, 0.0)  # no shift by an infinite or nan maximum
-    return shift + np.log(np.sum(np.exp(X - shift[:, None]), axis=1))
+    np.add(shift, np.log(np.sum(np.exp(X - shift[:, None]), axis=1)), out=out)
 
 
 N_ARY = {
-    "sum": (lambda X, p: X.sum(axis=1), lambda X, out, p: 1.0),
+    "sum": (lambda X, p, o: np.sum(X, axis=1, out=o), lambda X, out, p: 1.0),
     "dot": (_dot_forward, _dot_local),
-    "max": (lambda X, p: np.max(X, axis=1), _max_local),
+    "max": (lambda X, p, o: np.max(X, axis=1, out=o), _max_local),
     "logsumexp": (_logsumexp_forward, lambda X, out, p: np.exp(X - out[:, None])),
 }
 
@@ -323,12 +340,15 @@ def _rows(indices: list[int]):
 class _Rows:
     """Where one operand of a fused step lives: rows of S (per sample) or of U (uniform)."""
 
-    __slots__ = ("sampled", "rows", "unique")
+    __slots__ = ("sampled", "rows", "unique", "wanted", "view")
 
-    def __init__(self, sampled: bool, indices: list[int]):
+    def __init__(self, sampled: bool, indices: list[int], frozen=frozenset()):
         self.sampled = sampled
         self.rows = _rows(indices)
+        self.view = isinstance(self.rows, slice)  # reading gives a view, adding is in place
         self.unique = len(set(indices)) == len(indices)
+        # no gradient for constants (and what is computed from constants only)
+        self.wanted = sampled or not frozen.issuperset(indices)
 
     def read(self, S, U, sampled_step: bool):
         if self.sampled:
@@ -343,8 +363,11 @@ class _Rows:
         else:
             target = GU
             if sampled_step:  # a parameter's gradient sums over the samples
-                contribution = contribution.sum(axis=-1)
-        if self.unique:
+                contribution = np.add.reduce(contribution, axis=-1)
+        if self.view:
+            block = target[self.rows]
+            np.add(block, contribution, out=block)
+        elif self.unique:
             target[self.rows] += contribution
         else:
             np.add.at(target, self.rows, contribution)
@@ -371,21 +394,23 @@ class _Elementwise(_Step):
         self.forward_fn, self.local_fn = ELEMENTWISE[family]
 
     def forward(self, S, U):
-        args = [o.read(S, U, self.sampled) for o in self.operands]
-        self.store(S, U)[self.out] = self.forward_fn(args, self.param)
+        sampled = self.sampled
+        args = [o.read(S, U, sampled) for o in self.operands]
+        self.forward_fn(args, self.param, (S if sampled else U)[self.out])
         return args
 
     def backward(self, S, U, GS, GU, args):
-        g = self.upstream(GS, GU)
-        locals_ = self.local_fn(args, self.store(S, U)[self.out], self.param)
+        sampled, out = self.sampled, self.out
+        g = (GS if sampled else GU)[out]
+        locals_ = self.local_fn(args, (S if sampled else U)[out], self.param)
         for operand, local in zip(self.operands, locals_, strict=True):
-            if type(local) is float:
+            if not operand.wanted:
+                continue
+            if local.__class__ is float:
                 c = g if local == 1.0 else -g if local == -1.0 else g * local
             else:
                 c = g * local
-            if c.shape != g.shape:  # a local of a uniform operand, against samples
-                c = np.broadcast_to(c, g.shape)
-            operand.add(GS, GU, c, self.sampled)
+            operand.add(GS, GU, c, sampled)
 
 
 class _NAry(_Step):
@@ -416,7 +441,7 @@ class _NAry(_Step):
 
     def forward(self, S, U):
         X = self.gather(S, U)
-        self.store(S, U)[self.out] = self.forward_fn(X, self.param)
+        self.forward_fn(X, self.param, self.store(S, U)[self.out])
         return X
 
     def backward(self, S, U, GS, GU, X):
@@ -427,12 +452,14 @@ class _NAry(_Step):
         if self.uniform_rows is None:
             self.sampled_rows.add(GS, GU, c.reshape((-1,) + batch), True)
         elif self.sampled_rows is None:
-            self.uniform_rows.add(GS, GU, c.reshape((-1,) + batch), self.sampled)
+            if self.uniform_rows.wanted:
+                self.uniform_rows.add(GS, GU, c.reshape((-1,) + batch), self.sampled)
         else:
             self.sampled_rows.add(GS, GU, c[:, self.sampled_positions].reshape((-1,) + batch),
                                   True)
-            self.uniform_rows.add(GS, GU, c[:, self.uniform_positions].reshape((-1,) + batch),
-                                  True)
+            if self.uniform_rows.wanted:
+                self.uniform_rows.add(
+                    GS, GU, c[:, self.uniform_positions].reshape((-1,) + batch), True)
 
 
 class _MatrixDot(_Step):
@@ -452,22 +479,101 @@ class _MatrixDot(_Step):
         W = U[self.weights.rows].reshape(self.m, self.half)
         if self.shared is not None:
             X = S[self.shared.rows]
-            S[self.out] = W @ X
+            np.dot(W, X, out=S[self.out])
         else:
             X = S[self.inputs.rows].reshape(self.m, self.half, -1)
-            S[self.out] = np.einsum("mk,mkb->mb", W, X)
+            np.einsum("mk,mkb->mb", W, X, out=S[self.out])
         return W, X
 
     def backward(self, S, U, GS, GU, cached):
         W, X = cached
         g = GS[self.out]
         if self.shared is not None:
-            self.weights.add(GS, GU, (g @ X.T).reshape(-1), False)
-            self.shared.add(GS, GU, W.T @ g, True)
+            if self.weights.wanted:
+                self.weights.add(GS, GU, np.dot(g, X.T).reshape(-1), False)
+            self.shared.add(GS, GU, np.dot(W.T, g), True)
         else:
-            self.weights.add(GS, GU, np.einsum("mb,mkb->mk", g, X).reshape(-1), False)
+            if self.weights.wanted:
+                self.weights.add(GS, GU, np.einsum("mb,mkb->mk", g, X).reshape(-1), False)
             self.inputs.add(GS, GU, (W[:, :, None] * g[:, None, :]).reshape(-1, g.shape[1]),
                             True)
+
+
+class _Dense(_Step):
+    """A layer in one step: a matrix product, + bias and optionally an activation.
+
+    Made by ``_fuse_layers`` from a _MatrixDot (shared inputs), the '+' step adding a
+    uniform operand to each of its nodes and the unary step applied to each sum, when
+    nothing else reads the products or the sums. The numbers are those of the three
+    steps (each rounded as before); the products' slots are left unused.
+    """
+
+    def __init__(self, dot: _MatrixDot, plus: _Elementwise, bias: _Rows, activation):
+        last = activation if activation is not None else plus
+        super().__init__("dense", None, True, last.out.start, last.out.stop)
+        self.weights, self.shared, self.m, self.half = dot.weights, dot.shared, dot.m, dot.half
+        self.bias, self.sums = bias, plus.out
+        self.activation = activation
+
+    def forward(self, S, U):
+        W = U[self.weights.rows].reshape(self.m, self.half)
+        X = S[self.shared.rows]
+        Z = S[self.sums]
+        np.dot(W, X, out=Z)  # (np.dot is cheaper than matmul on small matrices)
+        np.add(Z, U[self.bias.rows][:, None], out=Z)
+        if self.activation is not None:
+            self.activation.forward_fn([Z], self.activation.param, S[self.out])
+        return W, X
+
+    def backward(self, S, U, GS, GU, cached):
+        W, X = cached
+        g = GS[self.out]
+        if self.activation is not None:
+            Z = S[self.sums]
+            (local,) = self.activation.local_fn([Z], S[self.out], self.activation.param)
+            g = g * local
+        if self.bias.wanted:
+            self.bias.add(GS, GU, g, True)
+        if self.weights.wanted:
+            self.weights.add(GS, GU, np.dot(g, X.T).reshape(-1), False)
+        self.shared.add(GS, GU, np.dot(W.T, g), True)
+
+
+def _fuse_layers(steps: list, uses: dict) -> list:
+    """Steps with each dot -> + bias (-> activation) chain made one _Dense step.
+
+    ``uses`` counts, per per-sample slot, the operands (and outputs) reading it; a chain
+    fuses only where each product and each sum is read once, by the next step.
+    """
+    readers = {}  # (start, stop) of a block of S -> [(step, operand)] reading exactly it
+    for step in steps:
+        if isinstance(step, _Elementwise) and step.sampled:
+            for j, operand in enumerate(step.operands):
+                if operand.sampled and operand.view:
+                    block = (operand.rows.start, operand.rows.stop)
+                    readers.setdefault(block, []).append((step, j))
+
+    def only_reader(out: slice):
+        if any(uses.get(i, 0) != 1 for i in range(out.start, out.stop)):
+            return None, None
+        found = readers.get((out.start, out.stop), [])
+        return found[0] if len(found) == 1 else (None, None)
+
+    fused, removed = [], set()
+    for step in steps:
+        if id(step) in removed:
+            continue
+        if isinstance(step, _MatrixDot) and step.shared is not None:
+            plus, j = only_reader(step.out)
+            if plus is not None and plus.family == "+" and not plus.operands[1 - j].sampled:
+                activation, _ = only_reader(plus.out)
+                if activation is not None and len(activation.operands) != 1:
+                    activation = None
+                removed.update({id(plus), id(activation)})
+                fused.append(_Dense(step, plus, plus.operands[1 - j], activation))
+                continue
+        fused.append(step)
+    return fused
 
 
 # -- the tape ----------------------------------------------------------------------------------
@@ -480,17 +586,19 @@ class Tape:
     reached first); ``len(tape)``: the number of operation nodes recorded.
     """
 
-    def __init__(self, n_inputs, parameters, constants, steps, outputs, single, n_sampled,
-                 n_uniform, n_nodes, input_names):
+    def __init__(self, n_inputs, parameters, constants, parameter_slots, constant_slots, steps,
+                 outputs, single, n_sampled, n_uniform, n_nodes, input_names):
         self.parameters: list[Value] = parameters
         self._n_inputs = n_inputs
         self._constants = np.asarray(constants, dtype=np.float64)
+        self._parameter_slots, self._constant_slots = parameter_slots, constant_slots
         self._steps = steps
         self._outputs = outputs  # (sampled, index) per output
         self._single = single
         self._n_sampled, self._n_uniform = n_sampled, n_uniform
         self._n_nodes = n_nodes
         self._input_names = input_names
+        self.fn = None  # the traced function (set by trace), for rebuild()
 
     # -- what it is ---------------------------------------------------------------------------
 
@@ -527,10 +635,17 @@ class Tape:
 
     def _batch(self, columns) -> np.ndarray:
         """The columns as S's first rows: (n_inputs, B)."""
+        if isinstance(columns, np.ndarray) and columns.ndim == 2:  # one block, a row per input
+            if columns.shape[0] != self._n_inputs:
+                raise TypeError(f"an array of columns must have shape ({self._n_inputs}, B), "
+                                f"one row per input, got shape {columns.shape}")
+            S = np.empty((self._n_sampled, columns.shape[1]))
+            S[:self._n_inputs] = _numbers(columns, "columns")
+            return S
         if isinstance(columns, (np.ndarray, Value)) or not hasattr(columns, "__len__"):
             raise TypeError(
-                f"columns must be a list or tuple of columns (one per input), got "
-                f"{type(columns).__name__}"
+                f"columns must be a list or tuple of columns (one per input) or an array of "
+                f"shape ({self._n_inputs}, B), got {type(columns).__name__}"
             )
         if len(columns) != self._n_inputs:
             raise TypeError(
@@ -559,28 +674,28 @@ class Tape:
         U = np.empty(self._n_uniform)
         P = len(self.parameters)
         if params is None:
-            U[:P] = self.parameter_vector()
+            U[self._parameter_slots] = self.parameter_vector()
         else:
-            vector = np.asarray(params, dtype=np.float64)
+            vector = _numbers(params, "params")
             if vector.shape != (P,):
                 raise ValueError(
                     f"params must be a vector of shape ({P},) in tape.parameters order, "
                     f"got shape {vector.shape}"
                 )
-            U[:P] = vector
-        U[P:P + len(self._constants)] = self._constants
+            U[self._parameter_slots] = vector
+        U[self._constant_slots] = self._constants
         return U
 
     def _run(self, columns, params, keep: bool):
+        """Forward over the batch (call it with numpy's warnings off): S, U and each step's
+        operands when ``keep``."""
         S = self._batch(columns)
         U = self._uniform(params)
-        kept = []
-        with np.errstate(all="ignore"):
-            for step in self._steps:
-                cached = step.forward(S, U)
-                if keep:
-                    kept.append(cached)
-        return S, U, kept
+        if keep:
+            return S, U, [step.forward(S, U) for step in self._steps]
+        for step in self._steps:
+            step.forward(S, U)
+        return S, U, None
 
     def _gather_outputs(self, S, U) -> np.ndarray:
         size = S.shape[1]
@@ -590,8 +705,13 @@ class Tape:
         return np.stack(columns, axis=1) if columns else np.empty((size, 0))
 
     def forward_arrays(self, columns, params=None) -> np.ndarray:
-        """The outputs over a batch: (B,) or (B, k). ``params`` overrides the parameters."""
-        S, U, _ = self._run(columns, params, keep=False)
+        """The outputs over a batch: (B,) or (B, k). ``params`` overrides the parameters.
+
+        ``columns``: a list of columns (numbers or arrays (B,)), one per input, or one
+        array of shape (n_inputs, B) (``X.T`` for data X of shape (B, n_inputs)).
+        """
+        with np.errstate(all="ignore"):
+            S, U, _ = self._run(columns, params, keep=False)
         return self._gather_outputs(S, U)
 
     def backward_arrays(self, columns, seed=None, params=None):
@@ -601,28 +721,30 @@ class Tape:
         ``input_grads`` is one array (B,) per input. No Value is read (with
         ``params``) or written.
         """
-        S, U, kept = self._run(columns, params, keep=True)
-        size = S.shape[1]
-        seed = self._seed(seed, size)
-        GS = np.zeros_like(S)
-        GU = np.zeros_like(U)
-        for j, (sampled, i) in enumerate(self._outputs):
-            if sampled:
-                GS[i] += seed[:, j]
-            else:
-                GU[i] += seed[:, j].sum()
         with np.errstate(all="ignore"):
+            S, U, kept = self._run(columns, params, keep=True)
+            seed = self._seed(seed, S.shape[1])
+            GS = np.zeros_like(S)
+            GU = np.zeros_like(U)
+            for j, (sampled, i) in enumerate(self._outputs):
+                if sampled:
+                    GS[i] += seed[:, j]
+                else:
+                    GU[i] += seed[:, j].sum()
             for step, cached in zip(reversed(self._steps), reversed(kept), strict=True):
                 step.backward(S, U, GS, GU, cached)
         outputs = self._gather_outputs(S, U)
-        return outputs, GU[:len(self.parameters)].copy(), [GS[i].copy()
-                                                            for i in range(self._n_inputs)]
+        param_grads = GU[self._parameter_slots]
+        if isinstance(self._parameter_slots, slice):
+            param_grads = param_grads.copy()
+        # one copy for all inputs (the rows are views of it), so GS itself is freed
+        return outputs, param_grads, list(GS[:self._n_inputs].copy())
 
     def _seed(self, seed, size) -> np.ndarray:
         k = len(self._outputs)
         if seed is None:
             return np.ones((size, k))
-        array = np.asarray(seed, dtype=np.float64)
+        array = _numbers(seed, "seed")
         if array.ndim == 0:
             return np.full((size, k), float(array))
         expected = (size,) if self._single else (size, k)
@@ -632,6 +754,20 @@ class Tape:
         return array.reshape(size, k)
 
     # -- Values in and out ----------------------------------------------------------------------
+
+    def rebuild(self, *columns, sample: int = 0):
+        """One sample's graph as ordinary Values: ``fn`` called on that sample's numbers.
+
+        Returns what ``fn`` returns (a Value or a list), labelled inputs and all, for
+        ``draw_dot``, the stepper or ``backward()``; its values and gradients are those
+        the tape computes for that sample (the parameters are the same Values).
+        """
+        S = self._batch(columns)
+        if not -S.shape[1] <= sample < S.shape[1]:
+            raise IndexError(f"sample {sample} is out of range for a batch of {S.shape[1]}")
+        leaves = [Value(float(S[i, sample]), label=name)
+                  for i, name in enumerate(self._input_names)]
+        return self.fn(*leaves)
 
     def __call__(self, *columns) -> np.ndarray:
         """The outputs over a batch: each column a number or an array of shape (B,)."""
@@ -648,24 +784,30 @@ class Tape:
         return outputs, input_grads
 
 
+def _numbers(values, name: str) -> np.ndarray:
+    """values as a float64 array; TypeError naming ``name`` for anything but real numbers."""
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise TypeError(f"{name} must be an array of real numbers: {error}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
+    return array.astype(np.float64, copy=False)
+
+
 def _column(column, i: int) -> np.ndarray:
+    if column.__class__ is np.ndarray and column.dtype == np.float64 and column.ndim == 1:
+        return column  # the common case, checked first
     if isinstance(column, Value):
         raise TypeError(f"column {i} is a Value; a column is a number or an array of numbers")
     if isinstance(column, numbers.Real):
         return np.asarray(float(column))
-    try:
-        array = np.asarray(column)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"column {i} is not an array of numbers: {error}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"column {i} must hold real numbers, got an array of dtype {array.dtype}"
-        )
+    array = _numbers(column, f"column {i}")
     if array.ndim > 1:
         raise ValueError(
             f"column {i} must be a number or an array of shape (B,), got shape {array.shape}"
         )
-    return array.astype(np.float64, copy=False)
+    return array
 
 
 # -- tracing and compiling ---------------------------------------------------------------------
@@ -694,10 +836,28 @@ def trace(fn, *example_inputs) -> Tape:
     if not isinstance(outputs, (list, tuple)):
         raise TypeError(f"fn must return a Value or a list of Values, got "
                         f"{type(result).__name__}")
+    if not outputs:
+        raise ValueError("fn returned an empty list: a tape needs at least one output Value")
     for j, out in enumerate(outputs):
         if not isinstance(out, Value):
             raise TypeError(f"fn's output {j} must be a Value, got {type(out).__name__}")
-    return _compile(inputs, list(outputs), single, tracer.made, tracer.first_use)
+    tape = _compile(inputs, list(outputs), single, tracer.made, tracer.first_use)
+    tape.fn = fn
+    return tape
+
+
+def _row_of(node: Value):
+    """The table row that computes ``node`` (also for a node built by hand with a row's op)."""
+    rule = node._rule
+    if getattr(rule, "fn", None) is not None:  # a _backward closure (tracer.closure refuses it)
+        raise TraceError(f"{_describe(node)} has a _backward closure: the tape replays rows only")
+    row = getattr(rule, "row", rule)  # a hand-built node's rule names the row it follows
+    if row is None or row.family not in ELEMENTWISE and row.family not in N_ARY:
+        raise TraceError(
+            f"{_describe(node)} was built by hand with op {node._op!r}, which is no row of "
+            f"the table: a tape replays rows only; build it with autograd's operations"
+        )
+    return row
 
 
 def _compile(inputs, outputs, single, made, first_use) -> Tape:
@@ -717,7 +877,7 @@ def _compile(inputs, outputs, single, made, first_use) -> Tape:
         if key in input_index:
             depth[key], sampled[key] = 0, True
         elif key not in made:
-            if node._rule is not None:
+            if node._prev and node._rule is not None:
                 raise TraceError(
                     f"fn uses a Value computed before tracing ({_describe(node)}, "
                     f"{node!r}): a tape replays only the graph fn builds; compute it inside "
@@ -725,15 +885,15 @@ def _compile(inputs, outputs, single, made, first_use) -> Tape:
                 )
             depth[key], sampled[key] = 0, False
             parameters.append(node)
-        elif node._rule is None:
+        elif not node._prev or node._rule is None:
             depth[key], sampled[key] = 0, False
             constants.append(node)
         else:
+            rule = _row_of(node)
             children = node._prev
             kinds = tuple(sampled[id(c)] for c in children)
             depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
             sampled[key] = any(kinds)
-            rule = node._rule
             group_key = (depth[key], rule.family, rule.param, len(children), kinds)
             groups.setdefault(group_key, []).append(node)
     # Parameters in the order fn used them (a model's own order), then any that only
@@ -741,14 +901,28 @@ def _compile(inputs, outputs, single, made, first_use) -> Tape:
     unused = len(first_use)
     parameters.sort(key=lambda p: first_use.get(id(p), unused))
     # Slots: S (per sample) holds the inputs, then the sampled steps' outputs; U (one
-    # number for all samples) the parameters, the constants, then the uniform steps'.
+    # number for all samples) the parameters and constants, then the uniform steps'.
+    # Leaves go into U in the order the steps read them, so that a step reads (and
+    # adds its gradient to) a slice of U: a layer's weights are one block.
+    ordered = sorted(groups.items(), key=lambda item: item[0][0])
+    leaves = {id(leaf): leaf for leaf in (*parameters, *constants)}
     slot: dict[int, int] = {id(x): i for i, x in enumerate(inputs)}
-    slot.update((id(p), i) for i, p in enumerate(parameters))
-    slot.update((id(c), len(parameters) + i) for i, c in enumerate(constants))
+    for (_, family, _, arity, _), nodes in ordered:
+        if family in ELEMENTWISE:  # operand j of every node, then operand j + 1
+            reads = (node._prev[j] for j in range(arity) for node in nodes)
+        else:  # a node's children, then the next node's
+            reads = (node._prev[j] for node in nodes for j in range(arity))
+        for child in reads:
+            key = id(child)
+            if key in leaves and key not in slot:
+                slot[key] = len(slot) - len(inputs)
+    for key in leaves:  # leaves that are only outputs
+        if key not in slot:
+            slot[key] = len(slot) - len(inputs)
     n_sampled, n_uniform = len(inputs), len(parameters) + len(constants)
+    frozen = {slot[id(c)] for c in constants}
     steps = []
-    for (_, family, param, arity, kinds), nodes in sorted(groups.items(),
-                                                          key=lambda item: item[0][0]):
+    for (_, family, param, arity, kinds), nodes in ordered:
         is_sampled = any(kinds)
         start = n_sampled if is_sampled else n_uniform
         for i, node in enumerate(nodes):
@@ -759,23 +933,44 @@ def _compile(inputs, outputs, single, made, first_use) -> Tape:
         else:
             n_uniform = stop
         children = [[slot[id(c)] for c in node._prev] for node in nodes]
-        steps.append(_make_step(family, param, is_sampled, start, stop, arity, kinds, children))
+        if not is_sampled and all(frozen.issuperset(row) for row in children):
+            frozen.update(range(start, stop))  # constants only: a constant, computed each call
+        steps.append(_make_step(family, param, is_sampled, start, stop, arity, kinds, children,
+                                frozen))
     outputs_spec = [(sampled[id(out)], slot[id(out)]) for out in outputs]
+    uses: dict[int, int] = {}  # per-sample slot -> how many operands and outputs read it
+    for nodes in groups.values():
+        for node in nodes:
+            for child in node._prev:
+                if sampled[id(child)]:
+                    uses[slot[id(child)]] = uses.get(slot[id(child)], 0) + 1
+    for is_sampled, i in outputs_spec:
+        if is_sampled:
+            uses[i] = uses.get(i, 0) + 1
+    steps = _fuse_layers(steps, uses)
     n_nodes = sum(len(nodes) for nodes in groups.values())
-    return Tape(len(inputs), parameters, [c.data for c in constants], steps, outputs_spec,
-                single, n_sampled, n_uniform, n_nodes, [x.label for x in inputs])
+    return Tape(len(inputs), parameters, [c.data for c in constants],
+                _rows([slot[id(p)] for p in parameters]), _rows([slot[id(c)] for c in constants]),
+                steps, outputs_spec, single, n_sampled, n_uniform, n_nodes,
+                [x.label for x in inputs])
 
 
-def _make_step(family, param, is_sampled, start, stop, arity, kinds, children):
+def _make_step(family, param, is_sampled, start, stop, arity, kinds, children, frozen):
+    """The step computing nodes start..stop-1 from their children's slots.
+
+    kinds: per operand position, whether it is per sample; frozen: the U slots that need
+    no gradient (constants and what is computed from them alone).
+    """
     if family in ELEMENTWISE:
-        operands = [_Rows(kinds[j], [row[j] for row in children]) for j in range(arity)]
+        operands = [_Rows(kinds[j], [row[j] for row in children], frozen)
+                    for j in range(arity)]
         return _Elementwise(family, param, is_sampled, start, stop, operands)
     if family not in N_ARY:
         raise TraceError(f"the tape has no numpy row for {family!r}")
     half = arity // 2
     if (family == "dot" and is_sampled and arity % 2 == 0
             and not any(kinds[:half]) and all(kinds[half:])):
-        weights = _Rows(False, [i for row in children for i in row[:half]])
+        weights = _Rows(False, [i for row in children for i in row[:half]], frozen)
         xs = [row[half:] for row in children]
         inputs = _Rows(True, [i for row in xs for i in row])
         shared = _Rows(True, xs[0]) if all(row == xs[0] for row in xs) else None
@@ -785,12 +980,12 @@ def _make_step(family, param, is_sampled, start, stop, arity, kinds, children):
         # x . w with the samples first: swap the halves, the same products
         swapped = [row[half:] + row[:half] for row in children]
         return _make_step(family, param, is_sampled, start, stop, arity,
-                          kinds[half:] + kinds[:half], swapped)
+                          kinds[half:] + kinds[:half], swapped, frozen)
     sampled_positions = [j for j in range(arity) if kinds[j]]
     uniform_positions = [j for j in range(arity) if not kinds[j]]
     sampled_rows = (_Rows(True, [row[j] for row in children for j in sampled_positions])
                     if sampled_positions else None)
-    uniform_rows = (_Rows(False, [row[j] for row in children for j in uniform_positions])
-                    if uniform_positions else None)
+    uniform_rows = (_Rows(False, [row[j] for row in children for j in uniform_positions],
+                          frozen) if uniform_positions else None)
     return _NAry(family, param, is_sampled, start, stop, arity, sampled_rows, uniform_rows,
                  sampled_positions, uniform_positions)

@@ -255,6 +255,16 @@ def test_a_node_built_by_hand_from_traced_values_raises():
     raises_at_line(lambda x: Value(2.0, (x, leaf), "+"), 1.0, what="building a node by hand")
 
 
+def test_a_node_built_by_hand_from_parameters_with_a_rows_op_replays_by_the_row():
+    a, b = Value(2.0), Value(3.0)
+    fn = lambda x: x * Value(a.data * b.data, (a, b), "*")  # micrograd's idiom, on parameters
+    tape = trace(fn, 1.0)
+    a.data = 5.0  # the tape recomputes the product by its row
+    assert_close(tape(np.array([1.0, 2.0])), [15.0, 30.0])
+    _, grads, _ = tape.backward_arrays([np.array([1.0, 2.0])])
+    assert_close(grads, [3.0 * 3.0, 5.0 * 3.0])
+
+
 def test_an_operation_under_no_grad_raises():
     def fn(x):
         with autograd.no_grad():
@@ -273,6 +283,20 @@ def test_a_backward_closure_raises():
 
     with pytest.raises(TraceError, match="_backward closure"):
         trace(fn, 1.0)
+
+
+def test_assigning_a_backward_closure_raises_with_the_users_line():
+    if not isinstance(Value.__dict__.get("_backward"), property):
+        pytest.skip("this engine's Value has no assignable _backward")
+
+    def fn(x):
+        y = x * 2
+        y._backward = lambda: None
+        return y
+
+    with pytest.raises(TraceError, match="_backward closure") as caught:
+        trace(fn, 1.0)
+    assert f"{__file__}:{fn.__code__.co_firstlineno + 2}" in str(caught.value)
 
 
 def test_reading_through_autograd_data_names_the_users_line():
@@ -332,10 +356,30 @@ def test_arrays_api_with_a_parameter_vector_does_not_touch_the_values():
     assert_close(tape.backward_arrays(columns)[1], grads)
 
 
+def test_columns_may_come_as_one_array_with_a_row_per_input():
+    w = Value(2.0)
+    tape = trace(lambda a, b: a * b + w, 1.0, 1.0)
+    X = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert_close(tape.forward_arrays(X.T), tape(X[:, 0], X[:, 1]))
+    outputs, grads, inputs = tape.backward_arrays(X.T.astype(np.float32))
+    assert_close(grads, [3.0])
+    assert_close(inputs, [X[:, 1], X[:, 0]])
+    with pytest.raises(TypeError, match=r"shape \(2, B\)"):
+        tape.forward_arrays(X)
+
+
 def test_a_number_column_is_broadcast_and_numbers_only_make_one_sample():
     tape = trace(lambda a, b: a * b, 1.0, 1.0)
     assert_close(tape(np.array([1.0, 2.0]), 3), [3.0, 6.0])
     assert tape(2.0, 3.0).shape == (1,)
+
+
+def test_a_function_of_parameters_only_traces_without_inputs():
+    w = Value(3.0)
+    tape = trace(lambda: w * w)
+    assert_close(tape(), [9.0])
+    tape.backward()
+    assert w.grad == 6.0
 
 
 def test_an_empty_batch_gives_empty_outputs_and_zero_gradients():
@@ -373,6 +417,9 @@ def test_len_and_repr_describe_the_tape():
     (lambda t: t.backward(np.ones(2), np.ones(2), seed=np.ones(3)), ValueError, "seed"),
     (lambda t: t.forward_arrays([1.0, 1.0], params=np.ones(5)), ValueError, "params"),
     (lambda t: t.forward_arrays(np.ones(2)), TypeError, "list or tuple"),
+    (lambda t: t.backward(1.0, 1.0, seed="a"), TypeError, "seed must hold real numbers"),
+    (lambda t: t.forward_arrays([1.0, 1.0], params=["a"]), TypeError, "params must hold"),
+    (lambda t: t([1.0, [2.0, 3.0]], 1.0), TypeError, "column 0 must be an array"),
 ])
 def test_bad_calls_raise_errors_naming_what_was_expected(call, error, match):
     w = Value(1.0)
@@ -389,6 +436,64 @@ def test_bad_calls_raise_errors_naming_what_was_expected(call, error, match):
 def test_bad_traces_raise_type_errors(fn, inputs, match):
     with pytest.raises(TypeError, match=match):
         trace(fn, *inputs)
+
+
+def test_an_empty_list_of_outputs_is_refused():
+    with pytest.raises(ValueError, match="at least one output"):
+        trace(lambda x: [], 1.0)
+
+
+def test_an_interrupt_while_tracing_leaves_every_value_readable():
+    made = []
+
+    def fn(x):
+        made.append(x * 2)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trace(fn, 1.0)
+    assert type(made[0]) is Value and made[0].data == 2.0
+    assert autograd.mode.current.get().tracer is None
+
+
+def test_a_tape_keeps_no_traced_node_alive():
+    import gc
+
+    w = Value(1.0)
+    seen = []
+    tape = trace(lambda x: seen.append(x * w) or seen[0].tanh(), 1.0)
+    gc.collect()
+    assert gc.get_referrers(seen[0]) == [seen]  # only this list holds the traced node
+    assert tape.parameters == [w]
+
+
+def test_nan_and_inf_parameters_propagate_as_in_the_scalar_engine():
+    w = Value(math.nan)
+    v = Value(math.inf)
+    fn = lambda x: (x * w).relu() + (x * v).relu()
+    rows = np.array([[1.0], [0.0], [-1.0]])
+    tape = trace(fn, 1.0)
+    expected, expected_grads, expected_params = scalar_reference(fn, rows, [w, v])
+    outputs, params, (grads,) = tape.backward_arrays([rows[:, 0]])
+    assert_close(outputs, expected)
+    assert_close(grads, expected_grads[0])
+    assert_close(params, expected_params)
+
+
+def test_rebuild_gives_one_samples_graph_as_ordinary_values():
+    model = MLP(2, [3, 1], seed=6)
+    tape = trace(lambda a, b: model([a, b]).tanh(), 0.0, 0.0)
+    columns = (np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.25, -0.5]))
+    outputs, input_grads = tape.backward(*columns)
+    model.zero_grad()
+    out = tape.rebuild(*columns, sample=2)
+    assert type(out) is Value and out._op == "tanh"
+    out.backward()
+    leaves = [node for node in autograd.topological_order(out) if node.label in ("x0", "x1")]
+    assert_close(out.data, outputs[2])
+    assert_close([leaf.grad for leaf in leaves], [g[2] for g in input_grads])
+    with pytest.raises(IndexError, match="out of range"):
+        tape.rebuild(*columns, sample=3)
 
 
 def test_trace_needs_a_function():
