@@ -251,13 +251,15 @@ class Traced:
             self._seeds = {(batch, n): seed}
         return seed
 
-    def columns(self, rows: np.ndarray, target_columns) -> list:
+    def columns(self, rows: np.ndarray, target_columns) -> np.ndarray:
+        """The tape's inputs for a batch as one (inputs, B) array: the rows' numbers, the
+        target columns, the dropout masks."""
         batch = len(rows)
         parts = [rows.reshape(batch, -1).T]
         if target_columns is not None:
             parts.append(target_columns.T)
         parts.extend(_draw_masks(self.masks, batch))
-        return list(np.concatenate(parts) if len(parts) > 1 else np.ascontiguousarray(parts[0]))
+        return np.concatenate(parts) if len(parts) > 1 else np.ascontiguousarray(parts[0])
 
     def detached(self, outputs: np.ndarray) -> list:
         return outputs[:, 0].tolist() if self.bare else outputs.tolist()
