@@ -531,10 +531,14 @@ def check(engine: TapeEngine, scalar, rows: np.ndarray, targets, names=None,
     rows, targets = rows[:CHECK_ROWS], targets[:CHECK_ROWS]
     sources = _random_sources(engine.model)
     states = [rng.getstate() for rng in sources]
+    model_parameters = getattr(engine.model, "parameters", None)
+    held = [(p, p.grad) for p in (model_parameters() if model_parameters else [])]
 
     def restore():
         for rng, state in zip(sources, states, strict=True):
             rng.setstate(state)
+        for p, grad in held:  # the check's backward leaves no gradient behind
+            p.grad = grad
 
     try:
         reference = scalar.train_step(rows.tolist(), targets)
