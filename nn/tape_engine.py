@@ -306,7 +306,14 @@ def trace_model(model, shape: tuple, parameters, loss: TapeLoss | None = None,
         return outputs + terms
 
     example = [*row.tolist(), *target_row, *([1.0] * n_masks)]
-    tape = autograd.trace(one_sample, *example)
+    try:
+        tape = autograd.trace(one_sample, *example)
+    except (autograd.TraceError, NotTraceable):
+        raise
+    except Exception as error:  # the model ran on scalars (the check runs them first)
+        raise NotTraceable(
+            f"the tape could not record the graph ({type(error).__name__}: {error})"
+        ) from error
     index = {id(p): i for i, p in enumerate(parameters)}
     pairs = [(j, index[id(p)]) for j, p in enumerate(tape.parameters) if id(p) in index]
     positions = np.array([j for j, _ in pairs], dtype=int)
