@@ -514,7 +514,7 @@ def _close(a, b) -> bool:
     same = (a == b) | (np.isnan(a) & np.isnan(b))
     scale = max(float(np.max(np.abs(b[np.isfinite(b)]), initial=0.0)), 1e-300)
     with np.errstate(all="ignore"):
-        near = np.abs(a - b) <= TOLERANCE * np.maximum(np.abs(a), np.abs(b)) + 1e-15 * scale
+        near = np.abs(a - b) <= TOLERANCE * np.maximum(np.abs(a), np.abs(b)) + 1e-12 * scale
     return bool((same | near).all())
 
 

@@ -393,3 +393,25 @@ def test_training_some_parameters_only_keeps_the_others_on_both_engines():
     # the untrained parameters' .grad: the scalar engine's backward adds into it at every
     # step (nothing zeroes it); the tape leaves it alone
     assert all(p.grad == 0.0 for p in tape.parameters()[:-6])
+
+
+def test_a_convolutional_net_trains_alike_on_tape_and_scalars():
+    X, y = data.digits(images=True)
+    X, y = X[:24] / 16.0, y[:24]
+
+    def make():
+        return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, seed=0), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Layer(32, 10, activation="linear", seed=0))
+
+    both(make, X, y, loss="cross_entropy", optimizer="adam", epochs=2, batch_size=10, seed=0)
+
+
+def test_an_rnn_trains_alike_on_tape_and_scalars():
+    X, y = data.parity(24, 5, seed=0)
+
+    def make():
+        return nn.Sequential(nn.RNN(1, 3, seed=0), nn.LastStep(),
+                             nn.Layer(3, 2, activation="linear", seed=0))
+
+    both(make, X, y, loss="cross_entropy", optimizer="sgd", lr=0.1, epochs=2, batch_size=8,
+         seed=0)
