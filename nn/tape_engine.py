@@ -558,12 +558,14 @@ def check(engine: TapeEngine, scalar, rows: np.ndarray, targets, names=None,
             found = _disagreement("gradient", engine.grad, reference_grads, names)
         if found is None and evaluation:
             was_training = getattr(engine.model, "training", True)
-            engine.model.eval()
+            if hasattr(engine.model, "eval"):
+                engine.model.eval()
             try:
                 reference = scalar.evaluate(rows.tolist(), targets)
                 result = engine.evaluate(rows, targets)
             finally:
-                engine.model.train(was_training)
+                if hasattr(engine.model, "train"):
+                    engine.model.train(was_training)
             found = _disagreement("validation loss", result.loss, reference.loss) or \
                 _disagreement("validation outputs", result.outputs, reference.outputs)
     finally:

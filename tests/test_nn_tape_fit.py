@@ -298,8 +298,8 @@ def test_a_micrograd_style_model_trains_on_the_tape():
         def parameters(self):
             return layer.parameters()
 
-    history = fit(Plain(), X, y, loss="hinge", epochs=2, progress=False)
-    assert history.engine == "tape"
+    history = fit(Plain(), X, y, loss="hinge", epochs=2, progress=False, validation=0.25)
+    assert history.engine == "tape" and len(history.val_loss) == 2
 
 
 def test_evaluate_on_the_tape_equals_the_scalar_engine():
