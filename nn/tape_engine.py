@@ -54,7 +54,8 @@ TOLERANCE = 1e-9  # relative: the tape sums in numpy's order, the scalar engine 
 
 @dataclass
 class StepResult:
-    """What one batch gave: its loss (penalties included) as a float and its output numbers."""
+    """What one batch gave: its loss (penalties included) as a float and its output numbers
+    (a list per sample on the scalar engine, an array (B,) or (B, k) on the tape)."""
 
     loss: float
     outputs: list
@@ -261,8 +262,9 @@ class Traced:
         parts.extend(_draw_masks(self.masks, batch))
         return np.concatenate(parts) if len(parts) > 1 else np.ascontiguousarray(parts[0])
 
-    def detached(self, outputs: np.ndarray) -> list:
-        return outputs[:, 0].tolist() if self.bare else outputs.tolist()
+    def detached(self, outputs: np.ndarray) -> np.ndarray:
+        """The model's outputs as fit's metrics take them: (B,) for a bare Value, else (B, k)."""
+        return outputs[:, 0].copy() if self.bare else outputs[:, :self.k].copy()
 
 
 def trace_model(model, shape: tuple, parameters, loss: TapeLoss | None = None,

@@ -169,7 +169,16 @@ def accuracy(outputs, targets, loss: str) -> float:
     cross_entropy: the arg-max class of each sample against its index; bce:
     probability > 0.5 against target > 0.5; bce_with_logits and hinge: score
     > 0 against target > 0 (every output of a multi-output model counts).
+    ``outputs`` may be an array (rows, outputs) or (rows,), as the tape gives them.
     """
+    if isinstance(outputs, np.ndarray):
+        scores = outputs.reshape(len(outputs), -1)
+        if loss == "cross_entropy":  # argmax, as max(), takes the first largest score
+            wanted = np.asarray(targets, dtype=float).astype(int)
+            return int(np.count_nonzero(scores.argmax(axis=1) == wanted)) / len(scores)
+        threshold = 0.5 if loss == "bce" else 0.0
+        wanted = np.asarray(targets, dtype=float).reshape(scores.shape)
+        return int(np.count_nonzero((scores > threshold) == (wanted > threshold))) / scores.size
     right = total = 0
     for output, target in zip(outputs, targets, strict=True):
         scores = _numbers(output)
@@ -186,7 +195,10 @@ def accuracy(outputs, targets, loss: str) -> float:
 
 def r2_score(outputs, targets) -> float:
     """The coefficient of determination 1 - SS_res / SS_tot over every output number."""
-    predicted = np.array([_numbers(o) for o in outputs], dtype=float)
+    if isinstance(outputs, np.ndarray):
+        predicted = outputs.reshape(len(outputs), -1).astype(float)
+    else:
+        predicted = np.array([_numbers(o) for o in outputs], dtype=float)
     actual = np.asarray(targets, dtype=float).reshape(predicted.shape)
     residual = float(((actual - predicted) ** 2).sum())
     total = float(((actual - actual.mean(axis=0)) ** 2).sum())
@@ -360,14 +372,14 @@ def fit(
                     monitor.stepped()
                 total += result.loss * len(batch)
                 if metric_fn is not None:
-                    outputs.extend(result.outputs)
+                    outputs.append(result.outputs)
                     targets.extend(batch_y)
             engine.sync()  # the Values hold the parameters for whatever reads them now
             # The epoch's record is complete before any column grows, so the
             # columns always have equal lengths.
             record = {"loss": total / len(rows)}
             if metric_fn is not None:
-                record["metric"] = metric_fn(outputs, targets)
+                record["metric"] = metric_fn(_joined(outputs), targets)
             if X_val is not None:
                 val_loss, val_metric = _evaluate(engine, model, rows_val, y_val, metric_fn)
                 record["val_loss"] = val_loss
@@ -448,6 +460,13 @@ def _evaluate(engine, model, rows, targets, metric_fn=None) -> tuple[float, floa
 def _detached(outputs) -> list:
     """The batch's output numbers, so the epoch's graph is not kept alive for the metric."""
     return [o.data if isinstance(o, Value) else [v.data for v in o] for o in outputs]
+
+
+def _joined(batches: list):
+    """The epoch's outputs from its batches': one array when the tape gave arrays."""
+    if batches and all(isinstance(b, np.ndarray) for b in batches):
+        return np.concatenate(batches)
+    return [output for batch in batches for output in batch]
 
 
 def _take(rows, batch):
@@ -541,8 +560,9 @@ def _metric(metric, loss_name: str):
             metric = "r2"
         else:
             return None, None
-    if callable(metric):
-        return getattr(metric, "__name__", "metric"), metric
+    if callable(metric):  # it receives the outputs as floats or lists of floats, as documented
+        return getattr(metric, "__name__", "metric"), lambda outputs, targets: metric(
+            outputs.tolist() if isinstance(outputs, np.ndarray) else outputs, targets)
     if metric == "accuracy":
         if loss_name not in _CLASSIFICATION:
             raise ValueError(f"metric 'accuracy' needs a classification loss, not {loss_name!r}")
