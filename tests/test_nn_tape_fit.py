@@ -415,3 +415,18 @@ def test_an_rnn_trains_alike_on_tape_and_scalars():
 
     both(make, X, y, loss="cross_entropy", optimizer="sgd", lr=0.1, epochs=2, batch_size=8,
          seed=0)
+
+
+def test_a_custom_metric_gets_lists_of_floats_on_the_tape_as_on_scalars():
+    X, y = data.spiral(30, classes=3, seed=0)
+    seen = {}
+
+    def first_logit(outputs, targets):
+        seen.setdefault("types", set()).update({type(outputs), type(outputs[0]),
+                                                type(outputs[0][0])})
+        return sum(o[0] for o in outputs) / len(outputs)
+
+    runs = both(lambda: MLP(2, [4, 3], seed=0), X, y, loss="cross_entropy", epochs=2,
+                metric=first_logit, validation=0.2, seed=0)
+    assert seen["types"] == {list, float}
+    assert runs[0][0].metric_name == "first_logit"
