@@ -34,6 +34,7 @@ relative).
 
 from __future__ import annotations
 
+import contextvars
 import math
 from dataclasses import dataclass, field
 
@@ -210,6 +211,18 @@ def _nested(values: list, shape: tuple):
     return [_nested(values[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
+def _with_masks(masks: _Masks, model, x):
+    """The model's output for one sample with dropout asking ``masks``. The hook is set in
+    a copy of the context, so no Ctrl-C can leave it set behind (the copy carries the
+    tracer and the mode)."""
+
+    def run():
+        _dropout_masks.set(masks)
+        return _forward_one(model, x)
+
+    return contextvars.copy_context().run(run)
+
+
 def _forward_one(model, x):
     """The model's output for one sample, through forward_batch as the scalar engine runs it."""
     forward_batch = getattr(model, "forward_batch", None)
@@ -274,12 +287,8 @@ def trace_model(model, shape: tuple, parameters, loss: TapeLoss | None = None,
     d = int(np.prod(shape))
     row = np.zeros(d) if example_row is None else np.asarray(example_row, float).reshape(d)
     counting = _Masks()
-    token = _dropout_masks.set(counting)
-    try:
-        with autograd.no_grad():
-            outs, _ = _flat_outputs(_forward_one(model, _nested(row.tolist(), shape)))
-    finally:
-        _dropout_masks.reset(token)
+    with autograd.no_grad():
+        outs, _ = _flat_outputs(_with_masks(counting, model, _nested(row.tolist(), shape)))
     k = len(outs)
     if loss is None:
         target_row = []
@@ -292,11 +301,7 @@ def trace_model(model, shape: tuple, parameters, loss: TapeLoss | None = None,
         x = _nested(list(inputs[:d]), shape)
         t = list(inputs[d:d + len(target_row)])
         masks = _Masks(list(inputs[d + len(target_row):]))
-        token = _dropout_masks.set(masks)
-        try:
-            outputs, bare = _flat_outputs(_forward_one(model, x))
-        finally:
-            _dropout_masks.reset(token)
+        outputs, bare = _flat_outputs(_with_masks(masks, model, x))
         if masks.used != n_masks:
             raise NotTraceable("the model's dropout draws a different number of masks per call")
         shape_seen.update(k=len(outputs), bare=bare, masks=masks.calls)

@@ -198,7 +198,10 @@ def test_ctrl_c_anywhere_in_fit_keeps_equal_columns_and_a_completed_step():
                     target
             if seen < target:
                 break
-    assert returns > 1000 and escapes > 0  # Ctrl-C landed everywhere, inside fit and around it
+    # Ctrl-C landed everywhere, inside fit and around it (on the tape an epoch runs fewer
+    # lines of these files than on scalars; an interrupt during the tape's first-step
+    # check, before training, escapes as one during fit's argument checks does)
+    assert returns > 500 and escapes > 0
 
 
 # -- chainrule train ---------------------------------------------------------------------------
