@@ -430,3 +430,18 @@ def test_a_custom_metric_gets_lists_of_floats_on_the_tape_as_on_scalars():
                 metric=first_logit, validation=0.2, seed=0)
     assert seen["types"] == {list, float}
     assert runs[0][0].metric_name == "first_logit"
+
+
+def test_an_interrupt_while_tracing_leaves_no_dropout_hook_behind():
+    from nn.module import _dropout_masks
+    from nn.tape_engine import trace_model
+
+    class Interrupted(nn.Module):
+        def __call__(self, x):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trace_model(Interrupted(), (2,), [])
+    assert _dropout_masks.get() is None
+    dropped = nn.Dropout(0.5, seed=0)([autograd.Value(1.0)] * 20)  # draws again
+    assert {v.data for v in dropped} <= {0.0, 2.0}
