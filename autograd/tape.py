@@ -39,8 +39,10 @@ autograd`` stays standard-library only and imports this module on first use of
 
 from __future__ import annotations
 
+import copy
 import numbers
 import sys
+import threading
 
 import numpy as np
 
@@ -50,6 +52,8 @@ from .gradcheck import _as_floats
 from .value import Value
 
 __all__ = ["Tape", "TraceError", "trace"]
+
+_KEPT_BYTES = 32 * 2**20  # a tape keeps its per-sample arrays between calls up to this size
 
 
 class TraceError(RuntimeError):
@@ -350,6 +354,16 @@ class _Rows:
         # no gradient for constants (and what is computed from constants only)
         self.wanted = sampled or not frozen.issuperset(indices)
 
+    def without_inputs(self, n_inputs: int) -> _Rows:
+        """These rows, wanting no gradient if they are all inputs (the first S rows)."""
+        rows = self.rows
+        last = rows.stop - 1 if isinstance(rows, slice) else (rows.max() if len(rows) else -1)
+        if not self.sampled or last >= n_inputs:
+            return self
+        clone = copy.copy(self)
+        clone.wanted = False
+        return clone
+
     def read(self, S, U, sampled_step: bool):
         if self.sampled:
             return S[self.rows]
@@ -374,7 +388,8 @@ class _Rows:
 
 
 class _Step:
-    """m nodes of one row at one depth, computed by one numpy call; outputs out[0]:out[1]."""
+    """m nodes of one row at one depth, computed together; their slots are ``out`` (a slice)
+    of S when ``sampled`` (an array per sample), else of U (one number each)."""
 
     def __init__(self, family, param, sampled: bool, start: int, stop: int):
         self.family, self.param, self.sampled = family, param, sampled
@@ -429,9 +444,8 @@ class _NAry(_Step):
         batch = S.shape[1:] if self.sampled else ()
         if self.uniform_rows is None:
             return S[self.sampled_rows.rows].reshape((self.m, self.n) + batch)
-        if self.sampled_rows is None:
-            values = U[self.uniform_rows.rows].reshape(self.m, self.n)
-            return np.broadcast_to(values[..., None], values.shape + batch) if batch else values
+        if self.sampled_rows is None:  # then the step is uniform too
+            return U[self.uniform_rows.rows].reshape(self.m, self.n)
         X = np.empty((self.m, self.n) + batch)
         X[:, self.sampled_positions] = S[self.sampled_rows.rows].reshape(
             (self.m, len(self.sampled_positions)) + batch)
@@ -450,13 +464,15 @@ class _NAry(_Step):
         c = np.broadcast_to(g[:, None], X.shape) * local
         batch = X.shape[2:]
         if self.uniform_rows is None:
-            self.sampled_rows.add(GS, GU, c.reshape((-1,) + batch), True)
+            if self.sampled_rows.wanted:
+                self.sampled_rows.add(GS, GU, c.reshape((-1,) + batch), True)
         elif self.sampled_rows is None:
             if self.uniform_rows.wanted:
                 self.uniform_rows.add(GS, GU, c.reshape((-1,) + batch), self.sampled)
         else:
-            self.sampled_rows.add(GS, GU, c[:, self.sampled_positions].reshape((-1,) + batch),
-                                  True)
+            if self.sampled_rows.wanted:
+                self.sampled_rows.add(
+                    GS, GU, c[:, self.sampled_positions].reshape((-1,) + batch), True)
             if self.uniform_rows.wanted:
                 self.uniform_rows.add(
                     GS, GU, c[:, self.uniform_positions].reshape((-1,) + batch), True)
@@ -491,12 +507,14 @@ class _MatrixDot(_Step):
         if self.shared is not None:
             if self.weights.wanted:
                 self.weights.add(GS, GU, np.dot(g, X.T).reshape(-1), False)
-            self.shared.add(GS, GU, np.dot(W.T, g), True)
+            if self.shared.wanted:
+                self.shared.add(GS, GU, np.dot(W.T, g), True)
         else:
             if self.weights.wanted:
                 self.weights.add(GS, GU, np.einsum("mb,mkb->mk", g, X).reshape(-1), False)
-            self.inputs.add(GS, GU, (W[:, :, None] * g[:, None, :]).reshape(-1, g.shape[1]),
-                            True)
+            if self.inputs.wanted:
+                self.inputs.add(
+                    GS, GU, (W[:, :, None] * g[:, None, :]).reshape(-1, g.shape[1]), True)
 
 
 class _Dense(_Step):
@@ -536,7 +554,19 @@ class _Dense(_Step):
             self.bias.add(GS, GU, g, True)
         if self.weights.wanted:
             self.weights.add(GS, GU, np.dot(g, X.T).reshape(-1), False)
-        self.shared.add(GS, GU, np.dot(W.T, g), True)
+        if self.shared.wanted:
+            self.shared.add(GS, GU, np.dot(W.T, g), True)
+
+
+def _without_inputs(step: _Step, n_inputs: int) -> _Step:
+    """A copy of ``step`` that sends no gradient to operands reading inputs only."""
+    clone = copy.copy(step)
+    for name, value in vars(step).items():
+        if isinstance(value, _Rows):
+            setattr(clone, name, value.without_inputs(n_inputs))
+        elif isinstance(value, list) and value and isinstance(value[0], _Rows):
+            setattr(clone, name, [rows.without_inputs(n_inputs) for rows in value])
+    return clone
 
 
 def _fuse_layers(steps: list, uses: dict) -> list:
@@ -599,6 +629,8 @@ class Tape:
         self._n_nodes = n_nodes
         self._input_names = input_names
         self.fn = None  # the traced function (set by trace), for rebuild()
+        self._workspace = threading.local()  # per thread: S and GS kept between calls
+        self._without_inputs = None  # the steps for input_grads=False, made when needed
 
     # -- what it is ---------------------------------------------------------------------------
 
@@ -615,7 +647,10 @@ class Tape:
 
     @property
     def bytes_per_sample(self) -> int:
-        """Bytes of the per-sample arrays one backward_arrays call holds (values and gradients)."""
+        """Bytes per sample of the arrays a backward pass uses (values and gradients).
+
+        Up to _KEPT_BYTES in all, they stay allocated for the thread's next call.
+        """
         return 2 * 8 * self._n_sampled
 
     def __repr__(self) -> str:
@@ -639,7 +674,7 @@ class Tape:
             if columns.shape[0] != self._n_inputs:
                 raise TypeError(f"an array of columns must have shape ({self._n_inputs}, B), "
                                 f"one row per input, got shape {columns.shape}")
-            S = np.empty((self._n_sampled, columns.shape[1]))
+            S = self._slots(columns.shape[1])
             S[:self._n_inputs] = _numbers(columns, "columns")
             return S
         if isinstance(columns, (np.ndarray, Value)) or not hasattr(columns, "__len__"):
@@ -665,9 +700,30 @@ class Tape:
                 size = len(array)
             arrays.append(array)
         size = 1 if size is None else size
-        S = np.empty((self._n_sampled, size))
+        S = self._slots(size)
         for i, array in enumerate(arrays):
             S[i] = array
+        return S
+
+    def _slots(self, size: int, gradients: bool = False) -> np.ndarray:
+        """S (or GS, zeroed) for a batch of ``size``: reused between calls of one thread.
+
+        A fresh array of a few megabytes costs its page faults again at every call
+        (more than the arithmetic of a full-batch step); arrays up to _KEPT_BYTES are
+        kept for the next call instead. Results handed out are copies, never these.
+        """
+        shape = (self._n_sampled, size)
+        kept = getattr(self._workspace, "arrays", None)
+        if kept is not None and kept[0].shape == shape:
+            if gradients:
+                kept[1].fill(0.0)
+                return kept[1]
+            return kept[0]
+        if gradients:
+            return np.zeros(shape)
+        S = np.empty(shape)
+        if 2 * S.nbytes <= _KEPT_BYTES:
+            self._workspace.arrays = (S, np.empty(shape))
         return S
 
     def _uniform(self, params) -> np.ndarray:
@@ -714,31 +770,42 @@ class Tape:
             S, U, _ = self._run(columns, params, keep=False)
         return self._gather_outputs(S, U)
 
-    def backward_arrays(self, columns, seed=None, params=None):
+    def backward_arrays(self, columns, seed=None, params=None, input_grads: bool = True):
         """(outputs, param_grads (P,), input_grads): forward and backward over a batch.
 
         ``param_grads`` sums over the samples ``seed_b * d(out_b)/d(param)``;
-        ``input_grads`` is one array (B,) per input. No Value is read (with
-        ``params``) or written.
+        ``input_grads`` is one array (B,) per input, or None with
+        ``input_grads=False``, which skips their arithmetic (training needs only
+        the parameters' gradients). No Value is read (with ``params``) or written.
         """
+        steps = self._steps if input_grads else self._parameter_steps()
         with np.errstate(all="ignore"):
             S, U, kept = self._run(columns, params, keep=True)
             seed = self._seed(seed, S.shape[1])
-            GS = np.zeros_like(S)
-            GU = np.zeros_like(U)
+            GS = self._slots(S.shape[1], gradients=True)
+            GU = np.zeros(U.shape)
             for j, (sampled, i) in enumerate(self._outputs):
                 if sampled:
                     GS[i] += seed[:, j]
                 else:
                     GU[i] += seed[:, j].sum()
-            for step, cached in zip(reversed(self._steps), reversed(kept), strict=True):
+            for step, cached in zip(reversed(steps), reversed(kept), strict=True):
                 step.backward(S, U, GS, GU, cached)
         outputs = self._gather_outputs(S, U)
         param_grads = GU[self._parameter_slots]
         if isinstance(self._parameter_slots, slice):
             param_grads = param_grads.copy()
-        # one copy for all inputs (the rows are views of it), so GS itself is freed
+        if not input_grads:
+            return outputs, param_grads, None
+        # one copy for all inputs (the rows are views of it), never GS itself
         return outputs, param_grads, list(GS[:self._n_inputs].copy())
+
+    def _parameter_steps(self) -> list:
+        """The steps with no gradient sent to the inputs (made on first use, then kept)."""
+        if self._without_inputs is None:
+            self._without_inputs = [_without_inputs(step, self._n_inputs)
+                                    for step in self._steps]
+        return self._without_inputs
 
     def _seed(self, seed, size) -> np.ndarray:
         k = len(self._outputs)
@@ -861,12 +928,10 @@ def _row_of(node: Value):
 
 
 def _compile(inputs, outputs, single, made, first_use) -> Tape:
-    order, seen = [], set()
-    for out in outputs:
-        for node in topological_order(out):
-            if node not in seen:
-                seen.add(node)
-                order.append(node)
+    # One traversal for all outputs: a root above them (never part of the tape).
+    root = Value(0.0)
+    root._prev = tuple(outputs)
+    order = topological_order(root)[:-1]
     input_index = {id(x): i for i, x in enumerate(inputs)}
     parameters, constants = [], []
     depth: dict[int, int] = {}

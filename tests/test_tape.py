@@ -83,6 +83,9 @@ def test_leaves_reached_through_a_closure_are_parameters_with_summed_gradients(e
     assert_close(input_grads[0], expected_grads[0])
     by_parameter = dict(zip(tape.parameters, param_grads, strict=True))
     assert_close([by_parameter.get(p, 0.0) for p in parameters], expected_param_grads)
+    _, param_grads_only, none = tape.backward_arrays([rows[:, 0]], input_grads=False)
+    assert none is None
+    assert_close(param_grads_only, param_grads)
 
 
 @BOUNDED
@@ -221,14 +224,15 @@ def test_reading_data_while_tracing_raises_with_the_users_line():
     raises_at_line(lambda x: x * x.data, 1.0, what="reading .data")
 
 
-def test_assigning_data_while_tracing_raises():
+def test_assigning_data_while_tracing_raises_with_the_users_line():
     def fn(x):
         y = x * 2
         y.data = 3.0
         return y
 
-    with pytest.raises(TraceError, match="assigning .data"):
+    with pytest.raises(TraceError, match="assigning .data") as caught:
         trace(fn, 1.0)
+    assert f"{__file__}:{fn.__code__.co_firstlineno + 2}" in str(caught.value)
 
 
 def test_float_of_a_traced_value_raises():
@@ -265,14 +269,15 @@ def test_a_node_built_by_hand_from_parameters_with_a_rows_op_replays_by_the_row(
     assert_close(grads, [3.0 * 3.0, 5.0 * 3.0])
 
 
-def test_an_operation_under_no_grad_raises():
+def test_an_operation_under_no_grad_raises_with_the_users_line():
     def fn(x):
         with autograd.no_grad():
             shift = x * 2
         return x - shift
 
-    with pytest.raises(TraceError, match="no_grad"):
+    with pytest.raises(TraceError, match="no_grad") as caught:
         trace(fn, 1.0)
+    assert f"{__file__}:{fn.__code__.co_firstlineno + 2}" in str(caught.value)
 
 
 def test_a_backward_closure_raises():
@@ -366,6 +371,48 @@ def test_columns_may_come_as_one_array_with_a_row_per_input():
     assert_close(inputs, [X[:, 1], X[:, 0]])
     with pytest.raises(TypeError, match=r"shape \(2, B\)"):
         tape.forward_arrays(X)
+
+
+def test_results_are_never_the_arrays_a_tape_reuses_between_calls():
+    model = MLP(2, [3, 2], seed=9)
+    tape = trace(lambda a, b: model([a, b]), 0.0, 0.0)
+    columns = [np.array([0.5, -1.0]), np.array([2.0, 0.3])]
+    first = tape.backward_arrays(columns)
+    again = tape.backward_arrays(columns)
+    for array in (first[0], first[1], *first[2]):
+        array[...] = np.nan  # scribbling on one call's results changes no other call
+    third = tape.backward_arrays(columns)
+    for a, b in zip((again[0], again[1], *again[2]), (third[0], third[1], *third[2]),
+                    strict=True):
+        assert_close(a, b)
+    assert_close(tape.forward_arrays(columns), again[0])
+
+
+def test_threads_replaying_one_tape_at_once_get_their_own_numbers():
+    import threading
+
+    w = Value(1.5)
+    tape = trace(lambda x: (x * w).tanh(), 0.0)
+    results, errors = {}, []
+
+    def replay(k):
+        try:
+            x = np.full(50, float(k))
+            for _ in range(200):
+                outputs, grads, _ = tape.backward_arrays([x])
+            results[k] = (outputs, grads)
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=replay, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for k, (outputs, grads) in results.items():
+        assert_close(outputs, np.full(50, math.tanh(1.5 * k)))
+        assert_close(grads, [50 * k * (1 - math.tanh(1.5 * k) ** 2)])
 
 
 def test_a_number_column_is_broadcast_and_numbers_only_make_one_sample():

@@ -25,6 +25,11 @@ def check(fn, n_inputs, parameters=(), rows=None, seed=0):
     assert_close(np.array(input_grads), expected_grads)
     by_parameter = dict(zip(tape.parameters, param_grads, strict=True))
     assert_close([by_parameter.get(p, 0.0) for p in parameters], expected_param_grads)
+    # training asks for the parameters' gradients only: the same numbers, no input grads
+    outputs_only, param_grads_only, none = tape.backward_arrays(list(rows.T), input_grads=False)
+    assert none is None
+    assert_close(outputs_only, outputs)
+    assert_close(param_grads_only, param_grads)
     return tape
 
 
