@@ -417,7 +417,7 @@ class TapeEngine:
         with np.errstate(all="ignore"):
             if backward:
                 outputs, grads, _ = traced.tape.backward_arrays(
-                    columns, seed=traced.seed(batch, n), params=params)
+                    columns, seed=traced.seed(batch, n), params=params, input_grads=False)
             else:
                 outputs, grads = traced.tape.forward_arrays(columns, params=params), None
         outputs = outputs.reshape(batch, -1)
@@ -710,7 +710,7 @@ def _traced_outputs(model, X: np.ndarray) -> np.ndarray | None:
         return None
     with np.errstate(all="ignore"):
         out = traced.tape.forward_arrays(traced.columns(X, None), params=traced.base)
-    out = np.asarray(out, dtype=float).reshape(len(X), -1)
+    out = np.array(out, dtype=float).reshape(len(X), -1)  # a copy: the tape reuses its arrays
     with autograd.no_grad():
         reference = [_numbers(_forward_one(model, row)) for row in X[:CHECK_ROWS].tolist()]
     return out if _close(out[:CHECK_ROWS], reference) else None
