@@ -28,8 +28,12 @@ test: $(VENV)/.installed-test system-deps-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
+# The scalar engine against micrograd and PyTorch, then the tape against PyTorch (the demo
+# step, then an MLP epoch on the digits); each script times its peers side by side.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/tape.py
+	$(BIN)/python benchmarks/digits.py
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "chainrule needs Python 3.10 or later")'

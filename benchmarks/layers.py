@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/layers.py --only conv     # mlp, conv, rnn or cost
     .venv/bin/python benchmarks/layers.py --json out.json
 
-Each model trains with ``nn.fit`` on the scalar engine (one graph of Values
-per batch; the compiled tape is not part of this build) and is evaluated on
+Each model trains with ``nn.fit`` (on a compiled tape since fit's
+``engine="auto"``; the README's times were measured on the scalar engine) and
+is evaluated on
 a held-out quarter of the data it never trained on:
 
 * mlp: ``MLP(64, [32, 10], init="he")`` on the digits (pixels / 16), Adam

@@ -36,7 +36,7 @@ import autograd
 from autograd import Value
 
 from . import _shapes
-from .module import Module, _random_source, _watch
+from .module import Module, _random_source, _watch, dropout
 
 
 class Sequential(Module):
@@ -193,9 +193,9 @@ class Dropout(Module):
     def __call__(self, x):
         if not self.training or self.p == 0.0:
             return x
-        keep, p, draw = 1.0 / (1.0 - self.p), self.p, self._rng.random
-        # a product with a constant either way: the graph's shape does not depend on the draws
-        return _shapes.nested_map(lambda v: v * (keep if draw() >= p else 0.0), x)
+        # a product with 0 or 1 / (1 - p) either way: the graph's shape does not depend on
+        # the draws (a tape takes the masks as input columns)
+        return dropout(x, self.p, self._rng)
 
     def architecture(self) -> dict:
         return {"type": "Dropout", "p": self.p}

@@ -15,9 +15,21 @@ batch, as PyTorch's default ``reduction='mean'``:
   the index of the right class, through a log-softmax shifted by the largest
   logit, so logits of 1000 and -1000 stay finite;
 * ``hinge_loss(scores, targets)``: micrograd's max-margin loss
-  ``relu(1 - y * score)`` with targets -1 or +1;
+  ``relu(1 - y * score)`` with targets -1 or +1, or 0 and 1 read as -1 and +1
+  (as ``fit`` maps them: ``signed_labels``);
 * ``l1_penalty(parameters, alpha)``, ``l2_penalty(parameters, alpha)``:
   ``alpha * sum(|p|)`` and ``alpha * sum(p * p)`` (micrograd's regulariser).
+
+Every loss and penalty opens a scope named by what it is (``mse``, ``bce``,
+``bce_with_logits``, ``cross_entropy``, ``hinge``, ``l1_penalty``,
+``l2_penalty``; ``softmax`` and ``log_softmax``), so a collapsed picture names
+its box. None reads a number to choose the graph's shape, so each traces onto a
+compiled tape (``autograd.trace``): cross-entropy is ``logsumexp(z) - z[t]``
+(the stable row of the table, no largest-logit shift read from the data), the
+bce clamp is ``max(log p, -100)``, bce_with_logits is ``max(z, 0) - z t +
+log(1 + exp(-max(z, -z)))`` and hinge maps its labels on the batch of numbers.
+``nn.tape_engine`` evaluates the same terms per sample, with the targets as
+input columns (class indices as one-hot columns).
 """
 
 from __future__ import annotations
@@ -25,12 +37,16 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 import autograd
 from autograd import Value
 
 from ._checks import quoted
 
 _LOG_FLOOR = -100.0  # torch.nn.BCELoss clamps log(p) and log(1 - p) here
+# The scope each elementwise loss opens, and the function name its errors give.
+_NAMES = {"mse": "mse_loss", "bce": "binary_cross_entropy", "bce_with_logits": "bce_with_logits"}
 
 
 def _is_scalar(x) -> bool:
@@ -68,9 +84,22 @@ def _mean(terms: list) -> Value:
     return autograd.sum(terms) * (1.0 / len(terms)) if len(terms) > 1 else terms[0]
 
 
+def _elementwise(outputs, targets, loss: str, term, check=None) -> Value:
+    """The mean of ``term(output, target)`` over every output number, inside scope ``loss``."""
+    pairs = _pairs(outputs, targets, _NAMES[loss])
+    if check is not None:
+        pairs = [check(o, t) for o, t in pairs]
+    with autograd.scope(loss):
+        return _mean([term(o, t) for o, t in pairs])
+
+
+def _squared_error(o, t) -> Value:
+    return (o - t) ** 2
+
+
 def mse_loss(outputs, targets) -> Value:
     """Mean squared error over every output number."""
-    return _mean([(o - t) ** 2 for o, t in _pairs(outputs, targets, "mse_loss")])
+    return _elementwise(outputs, targets, "mse", _squared_error)
 
 
 def _check_binary(target: float, loss: str) -> float:
@@ -80,45 +109,51 @@ def _check_binary(target: float, loss: str) -> float:
 
 
 def _clamped_log(p: Value) -> Value:
-    log = p.log()
-    # a nan stays nan (as torch.clamp), so a diverged model is not a loss of 100
-    return Value(_LOG_FLOOR) if log.data < _LOG_FLOOR else log
+    # max(log p, -100): a nan stays nan (as torch.clamp), so a diverged model is not a
+    # loss of 100; at log p == -100 the gradient goes to log p, as torch's clamp.
+    return autograd.max([p.log(), _LOG_FLOOR])
 
 
-def _check_probability(p: Value) -> Value:
+def _probability_error(p: float) -> ValueError:
+    return ValueError(
+        f"binary_cross_entropy: probabilities must lie in [0, 1], got {p}: for raw "
+        "scores (a linear output layer) use bce_with_logits, or end the model with a sigmoid"
+    )
+
+
+def _checked_probability(p, t: float) -> tuple[Value, float]:
     # As torch.nn.BCELoss, a probability outside [0, 1] is refused (p = 1.5 would give a
     # negative loss); a nan passes, so that fit reports the divergence that made it.
-    if not 0.0 <= p.data <= 1.0 and not math.isnan(p.data):
-        raise ValueError(
-            f"binary_cross_entropy: probabilities must lie in [0, 1], got {p.data}: for raw "
-            "scores (a linear output layer) use bce_with_logits, or end the model with a sigmoid"
-        )
-    return p
+    number = p.data if isinstance(p, Value) else float(p)
+    if not 0.0 <= number <= 1.0 and not math.isnan(number):
+        raise _probability_error(number)
+    return (p if isinstance(p, Value) else Value(p)), _check_binary(t, "binary_cross_entropy")
+
+
+def _bce_term(p: Value, t) -> Value:
+    return -(_clamped_log(p) * t + _clamped_log(1.0 - p) * (1.0 - t))
 
 
 def binary_cross_entropy(probabilities, targets) -> Value:
     """Mean of ``-(t log p + (1 - t) log(1 - p))``; p are probabilities (e.g. sigmoid outputs)."""
-    terms = []
-    for p, t in _pairs(probabilities, targets, "binary_cross_entropy"):
-        t = _check_binary(t, "binary_cross_entropy")
-        p = _check_probability(p if isinstance(p, Value) else Value(p))
-        terms.append(-(_clamped_log(p) * t + _clamped_log(1.0 - p) * (1.0 - t)))
-    return _mean(terms)
+    return _elementwise(probabilities, targets, "bce", _bce_term, _checked_probability)
+
+
+def _checked_logit(z, t: float) -> tuple[Value, float]:
+    return (z if isinstance(z, Value) else Value(z)), _check_binary(t, "bce_with_logits")
+
+
+def _bce_logits_term(z: Value, t) -> Value:
+    # max(z, 0) - z t + log(1 + exp(-|z|)) never overflows, and reads no number to
+    # choose a branch (so it traces). |z| is max(z, -z): at z == 0 both maxima give
+    # their gradient to z (the first maximum), so the derivative there is sigmoid(0) - t
+    # exactly, where relu and abs (derivative 0 at 0) would give -t.
+    return (autograd.max([z, 0.0]) - z * t) + ((-autograd.max([z, -z])).exp() + 1.0).log()
 
 
 def bce_with_logits(logits, targets) -> Value:
     """Binary cross-entropy of ``sigmoid(logit)``, stable for any logit."""
-    terms = []
-    for z, t in _pairs(logits, targets, "bce_with_logits"):
-        t = _check_binary(t, "bce_with_logits")
-        z = z if isinstance(z, Value) else Value(z)
-        # softplus(-|z|) never overflows; each branch is exact on its side of 0
-        # (a relu/abs form would get the derivative at z == 0 wrong).
-        if z.data >= 0.0:
-            terms.append(z * (1.0 - t) + ((-z).exp() + 1.0).log())
-        else:
-            terms.append(-z * t + (z.exp() + 1.0).log())
-    return _mean(terms)
+    return _elementwise(logits, targets, "bce_with_logits", _bce_logits_term, _checked_logit)
 
 
 def _as_values(logits, what: str) -> list[Value]:
@@ -130,27 +165,20 @@ def _as_values(logits, what: str) -> list[Value]:
     return logits
 
 
-def _shifted(logits, what: str) -> list[Value]:
-    """The logits minus the largest one, so that no exp of them overflows."""
-    logits = _as_values(logits, what)
-    top = max(z.data for z in logits)
-    if not math.isfinite(top):
-        top = 0.0  # inf or nan logits: nothing to gain by shifting, IEEE takes over
-    return [z - top for z in logits]  # the shift is a constant: gradients are unchanged
-
-
 def log_softmax(logits) -> list[Value]:
-    """log(softmax(logits)), shifted by the largest logit so no exp overflows."""
-    shifted = _shifted(logits, "log_softmax")
-    log_total = autograd.sum([s.exp() for s in shifted]).log()
-    return [s - log_total for s in shifted]
+    """log(softmax(logits)): each logit minus ``autograd.logsumexp`` of them (no exp overflows)."""
+    logits = _as_values(logits, "log_softmax")
+    with autograd.scope("log_softmax"):
+        log_total = autograd.logsumexp(logits)
+        return [z - log_total for z in logits]
 
 
 def softmax(logits) -> list[Value]:
-    """exp(z_i) / sum_j exp(z_j), computed from the largest-logit shift."""
-    exps = [s.exp() for s in _shifted(logits, "softmax")]
-    total = autograd.sum(exps)
-    return [e / total for e in exps]
+    """exp(z_i) / sum_j exp(z_j), computed as exp(z_i - logsumexp(z)) (no exp overflows)."""
+    logits = _as_values(logits, "softmax")
+    with autograd.scope("softmax"):
+        log_total = autograd.logsumexp(logits)
+        return [(z - log_total).exp() for z in logits]
 
 
 def _class_index(target, classes: int) -> int:
@@ -183,6 +211,13 @@ def _one_output_batch(logits: list, targets) -> bool:
         return False
 
 
+def _cross_entropy_term(logits: list[Value], pick) -> Value:
+    """-log_softmax(logits)[t] as logsumexp(logits) - logits[t]; ``pick`` gives logits[t]:
+    an index on the scalar engine, a dot product with one-hot target columns on a tape
+    (the same number: every other product is 0)."""
+    return autograd.logsumexp(logits) - pick(logits)
+
+
 def cross_entropy(logits, target_index) -> Value:
     """``-log_softmax(logits)[target_index]``; a batch (lists of logits and indices) averages."""
     if _is_scalar(logits):
@@ -200,19 +235,43 @@ def cross_entropy(logits, target_index) -> Value:
         targets = list(target_index)
         if len(logits) != len(targets):
             raise ValueError(f"cross_entropy: {len(logits)} outputs but {len(targets)} targets")
-        return _mean([cross_entropy(z, t) for z, t in zip(logits, targets, strict=False)])
-    log_probs = log_softmax(logits)
-    return -log_probs[_class_index(target_index, len(log_probs))]
+    else:
+        logits, targets = [logits], [target_index]
+    samples = []
+    for z, t in zip(logits, targets, strict=True):
+        z = _as_values(z, "cross_entropy")
+        samples.append((z, _class_index(t, len(z))))
+    with autograd.scope("cross_entropy"):
+        return _mean([_cross_entropy_term(z, lambda z, i=i: z[i]) for z, i in samples])
+
+
+def signed_labels(targets, loss: str = "hinge_loss") -> np.ndarray:
+    """Labels as -1/+1 floats for the hinge loss: 0/1 labels are read as -1/+1, as fit maps them.
+
+    Labels that are all 0 or 1 become -1 or +1; labels that are all -1 or +1
+    stay; anything else is a ValueError naming the first bad label.
+    """
+    y = np.asarray(targets, dtype=float)
+    if np.isin(y, (0.0, 1.0)).all():
+        return np.where(y > 0.0, 1.0, -1.0)
+    bad = ~np.isin(y, (-1.0, 1.0))
+    if bad.any():
+        raise ValueError(
+            f"{loss}: targets must be -1 or +1 (or 0 and 1, read as -1 and +1), got {y[bad][0]}"
+        )
+    return y
+
+
+def _hinge_term(s, y) -> Value:
+    return (1 + -y * s).relu()
 
 
 def hinge_loss(scores, targets) -> Value:
-    """Mean of micrograd's max-margin ``relu(1 - y * score)``; targets are -1 or +1."""
-    terms = []
-    for s, y in _pairs(scores, targets, "hinge_loss"):
-        if y not in (-1.0, 1.0):
-            raise ValueError(f"hinge_loss: targets must be -1 or +1, got {y}")
-        terms.append((1 + -y * s).relu())
-    return _mean(terms)
+    """Mean of micrograd's max-margin ``relu(1 - y * score)``; targets -1/+1 (or 0/1, as fit)."""
+    pairs = _pairs(scores, targets, "hinge_loss")
+    signs = signed_labels([t for _, t in pairs]).tolist()
+    with autograd.scope("hinge"):
+        return _mean([_hinge_term(s, y) for (s, _), y in zip(pairs, signs, strict=True)])
 
 
 def _parameter_list(parameters) -> list[Value]:
@@ -223,12 +282,14 @@ def _parameter_list(parameters) -> list[Value]:
 
 def l1_penalty(parameters, alpha: float = 1.0) -> Value:
     """``alpha * sum(|p|)`` over the parameters (a list of Values or a Module)."""
-    return alpha * autograd.sum([p.abs() for p in _parameter_list(parameters)])
+    with autograd.scope("l1_penalty"):
+        return alpha * autograd.sum([p.abs() for p in _parameter_list(parameters)])
 
 
 def l2_penalty(parameters, alpha: float = 1.0) -> Value:
     """``alpha * sum(p * p)`` over the parameters (a list of Values or a Module)."""
-    return alpha * autograd.sum([p * p for p in _parameter_list(parameters)])
+    with autograd.scope("l2_penalty"):
+        return alpha * autograd.sum([p * p for p in _parameter_list(parameters)])
 
 
 LOSSES = {

@@ -40,6 +40,7 @@ from contextvars import ContextVar
 import autograd
 from autograd import Value
 
+from . import _shapes
 from ._checks import check_parameter_count, few, mlp_parameter_count, positive_int
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
@@ -122,6 +123,27 @@ def watching(callback: Callable) -> Iterator[None]:
         yield
     finally:
         _watch.reset(token)
+
+
+# -- dropout ---------------------------------------------------------------------------------
+
+# While set (by nn.tape_engine, tracing), dropout asks it for the masks instead of drawing.
+_dropout_masks: ContextVar[Callable | None] = ContextVar("chainrule_dropout_masks", default=None)
+
+
+def dropout(x, p: float, rng):
+    """Inverted dropout of every number of ``x`` (a Value or nested lists of them).
+
+    Each number is multiplied by 0 (probability ``p``, one ``rng.random()``
+    per number, in order) or by 1 / (1 - p), so the graph's shape does not
+    depend on the draws and a tape can take the masks as input columns.
+    """
+    keep = 1.0 / (1.0 - p)
+    masks = _dropout_masks.get()
+    if masks is not None:
+        return masks(x, p, rng, keep)
+    draw = rng.random
+    return _shapes.nested_map(lambda v: v * (keep if draw() >= p else 0.0), x)
 
 
 # -- modules ---------------------------------------------------------------------------------
@@ -566,11 +588,8 @@ class MLP(Module):
         return batch
 
     def _drop(self, hidden):
-        """Inverted dropout on a layer's outputs: zero with probability p, else scale by 1/(1-p)."""
-        keep = 1.0 / (1.0 - self.dropout)
-        outputs = hidden if isinstance(hidden, list) else [hidden]
-        dropped = [h * keep if self._rng.random() >= self.dropout else Value(0.0) for h in outputs]
-        return dropped if isinstance(hidden, list) else dropped[0]
+        """Inverted dropout on a layer's outputs: times 0 with probability p, else 1/(1-p)."""
+        return dropout(hidden, self.dropout, self._rng)
 
     def architecture(self) -> dict:
         return {

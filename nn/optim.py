@@ -12,6 +12,16 @@ returning the learning rate for that step, e.g. micrograd's decay
 ``schedule=lambda k: 1.0 - 0.9 * k / 100``. While a schedule is set, ``lr``
 shows the rate of the latest step. ``linear_decay``, ``step_decay``,
 ``exponential_decay`` and ``cosine_decay`` build common schedules.
+
+The array step: ``step_arrays(data, grad)`` takes the parameters and their
+gradients as float64 numpy vectors (in ``params`` order) and updates ``data``
+in place, with the same numbers as ``step()`` (each formula applied in the
+same order, every operation rounded as Python rounds it) and the same
+all-or-nothing guarantee (``_updated_arrays`` computes, then the result is
+applied inside ``deferred_interrupts()``). fit's tape engine trains this way.
+Between array steps the state (momentum buffers, Adam's moments) is kept as
+arrays; ``state_as_lists()`` turns it back into lists of floats, and
+``step()`` does so first, so the two paths can alternate.
 """
 
 from __future__ import annotations
@@ -19,6 +29,8 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable
+
+import numpy as np
 
 from autograd import Value
 
@@ -66,18 +78,69 @@ class Optimizer:
         for p in self.params:
             p.grad = 0.0
 
+    _state = ()  # the names of the per-parameter state attributes (lists of floats)
+
+    def _step_lr(self) -> float:
+        """The learning rate of the next step (the schedule's, when one is set)."""
+        if self.schedule is None:
+            return self._lr
+        return non_negative(self.schedule(self.steps), f"schedule({self.steps})")
+
     def step(self) -> None:
         """Updates every parameter from its ``.grad`` (one optimisation step, all or nothing)."""
-        lr = self._lr
-        if self.schedule is not None:
-            lr = non_negative(self.schedule(self.steps), f"schedule({self.steps})")
+        self.state_as_lists()
+        lr = self._step_lr()
         values, state = self._updated(lr, self.steps + 1)
         with deferred_interrupts():
             for p, value in zip(self.params, values, strict=True):
                 p.data = value
-            for name, value in state.items():
-                setattr(self, name, value)
-            self._lr, self.steps = lr, self.steps + 1
+            self._apply(state, lr)
+
+    @classmethod
+    def has_array_step(cls) -> bool:
+        """True when ``_updated_arrays`` is defined with (or below) every class that defines
+        ``_updated``, ``step`` or ``_step_lr``: a subclass that changes the scalar step only
+        (its formula, or ``step()`` itself, e.g. to record something) has no array step."""
+        mro = cls.__mro__
+
+        def owner(name):
+            return next((i for i, c in enumerate(mro) if name in c.__dict__), len(mro))
+
+        arrays = owner("_updated_arrays")
+        return arrays < len(mro) and all(
+            arrays <= owner(name) for name in ("_updated", "step", "_step_lr"))
+
+    def step_arrays(self, data: np.ndarray, grad: np.ndarray) -> None:
+        """``step()`` on vectors: ``data`` (updated in place) and ``grad``, in ``params`` order."""
+        if not self.has_array_step():
+            raise TypeError(f"{type(self).__name__} has no array step (_updated_arrays)")
+        lr = self._step_lr()
+        with np.errstate(all="ignore"):  # inf and nan propagate, as on the scalar path
+            values, state = self._updated_arrays(lr, self.steps + 1, data, grad)
+        with deferred_interrupts():
+            data[...] = values
+            self._apply(state, lr)
+
+    def _apply(self, state: dict, lr: float) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._lr, self.steps = lr, self.steps + 1
+
+    def state_as_lists(self) -> None:
+        """Turns state kept as arrays by ``step_arrays`` back into lists of floats."""
+        for name in self._state:
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                setattr(self, name, value.tolist())
+
+    def _state_array(self, name: str) -> np.ndarray | None:
+        """State ``name`` as a float array (None while it is all None: SGD before a step)."""
+        value = getattr(self, name)
+        if isinstance(value, np.ndarray):
+            return value
+        if all(v is None for v in value):
+            return None
+        return np.array([np.nan if v is None else v for v in value], dtype=float)
 
     def _updated(self, lr: float, t: int) -> tuple[list[float], dict]:
         """(new value of each parameter, {state attribute: new value}) for step ``t`` (from 1).
@@ -120,6 +183,8 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.buffers: list[float | None] = [None] * len(self.params)
 
+    _state = ("buffers",)
+
     def _updated(self, lr: float, t: int) -> tuple[list[float], dict]:
         momentum, decay, nesterov = self.momentum, self.weight_decay, self.nesterov
         buffers = list(self.buffers) if momentum else self.buffers
@@ -135,6 +200,24 @@ class SGD(Optimizer):
                 g = g + momentum * buf if nesterov else buf
             values.append(p.data - lr * g)
         return values, {"buffers": buffers} if momentum else {}
+
+    def _updated_arrays(self, lr: float, t: int, data, grad) -> tuple[np.ndarray, dict]:
+        momentum, decay = self.momentum, self.weight_decay
+        g = grad
+        if decay:
+            g = g + decay * data
+        if not momentum:
+            return data - lr * g, {}
+        buf = self._state_array("buffers")
+        if buf is None:
+            buf = g.copy()
+        else:
+            new = buf * momentum + (1.0 - self.dampening) * g
+            unset = None if isinstance(self.buffers, np.ndarray) else [
+                v is None for v in self.buffers]
+            buf = new if unset is None or not any(unset) else np.where(unset, g, new)
+        g = g + momentum * buf if self.nesterov else buf
+        return data - lr * g, {"buffers": buf}
 
 
 def _lerp(start: float, end: float, weight: float) -> float:
@@ -173,6 +256,8 @@ class Adam(Optimizer):
         self.exp_avg = [0.0] * len(self.params)
         self.exp_avg_sq = [0.0] * len(self.params)
 
+    _state = ("exp_avg", "exp_avg_sq")
+
     def _updated(self, lr: float, t: int) -> tuple[list[float], dict]:
         beta1, beta2 = self.betas
         decay, eps = self.weight_decay, self.eps
@@ -192,6 +277,27 @@ class Adam(Optimizer):
             denom = math.sqrt(v) / bias_correction2_sqrt + eps
             values.append(data + -step_size * (m / denom))
         return values, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
+
+    def _updated_arrays(self, lr: float, t: int, data, grad) -> tuple[np.ndarray, dict]:
+        beta1, beta2 = self.betas
+        decay, eps = self.weight_decay, self.eps
+        step_size = lr / (1.0 - beta1**t)
+        bias_correction2_sqrt = math.sqrt(1.0 - beta2**t)
+        g = grad
+        if decay:
+            if self._decoupled:
+                data = data * (1.0 - lr * decay)
+            else:
+                g = g + decay * data
+        exp_avg = self._state_array("exp_avg")
+        weight = 1.0 - beta1
+        if weight < 0.5:  # _lerp, as torch.lerp rounds it
+            m = exp_avg + weight * (g - exp_avg)
+        else:
+            m = g - (g - exp_avg) * (1.0 - weight)
+        v = self._state_array("exp_avg_sq") * beta2 + (1.0 - beta2) * g * g
+        denom = np.sqrt(v) / bias_correction2_sqrt + eps
+        return data + -step_size * (m / denom), {"exp_avg": m, "exp_avg_sq": v}
 
 
 class AdamW(Adam):

@@ -9,8 +9,14 @@ Per epoch, the rows are shuffled (unless full-batch) and split into batches
 (``batch_size=None``: one full batch; 1: stochastic; k: mini-batches). For
 each batch an engine runs the forward pass (``model.forward_batch``), the
 mean loss (plus the ``l1``/``l2`` penalties), ``zero_grad`` and ``backward``;
-fit checks the loss and calls ``optimizer.step()``. ``ScalarEngine`` builds
-one graph of Values per batch.
+fit checks the loss and the engine steps the optimizer. ``ScalarEngine``
+builds one graph of Values per batch; ``nn.tape_engine.TapeEngine`` replays
+one sample's traced graph over the batch with numpy, with the parameters in
+one vector between the ends of epochs. ``engine="auto"`` (the default) takes
+the tape when the model and loss trace and the tape's first step agrees with
+the scalar engine's (``nn.tape_engine.choose_engine``), else the scalar
+engine, and ``history.engine_reason`` says why; ``"tape"`` insists (raises
+the reason), ``"scalar"`` never traces. Both give the same History (1e-9).
 
 Decisions where the spec is silent, documented here:
 
@@ -83,6 +89,7 @@ from ._interrupts import deferred_interrupts
 from .data import _generator
 from .monitor import Monitor, checked_max_norm, clip_grad_norm, divergence_report
 from .optim import OPTIMIZERS, Optimizer
+from .tape_engine import StepResult, choose_engine, evaluation_engine
 
 _CLASSIFICATION = ("bce", "bce_with_logits", "hinge", "cross_entropy")
 _DEFAULT_LR = {"sgd": 0.05, "adam": 0.01, "adamw": 0.01}
@@ -106,6 +113,8 @@ class History:
     interrupted: bool = False
     # fit(..., diagnostics=True): per epoch, {layer: {statistic: value}} (see nn.monitor)
     diagnostics: list[dict] = field(default_factory=list)
+    engine: str | None = None  # "tape" or "scalar": the engine that trained
+    engine_reason: str | None = None  # why engine="auto" fell back to the scalar engine
 
     @property
     def epochs(self) -> int:
@@ -162,7 +171,16 @@ def accuracy(outputs, targets, loss: str) -> float:
     cross_entropy: the arg-max class of each sample against its index; bce:
     probability > 0.5 against target > 0.5; bce_with_logits and hinge: score
     > 0 against target > 0 (every output of a multi-output model counts).
+    ``outputs`` may be an array (rows, outputs) or (rows,), as the tape gives them.
     """
+    if isinstance(outputs, np.ndarray):
+        scores = outputs.reshape(len(outputs), -1)
+        if loss == "cross_entropy":  # argmax, as max(), takes the first largest score
+            wanted = np.asarray(targets, dtype=float).astype(int)
+            return int(np.count_nonzero(scores.argmax(axis=1) == wanted)) / len(scores)
+        threshold = 0.5 if loss == "bce" else 0.0
+        wanted = np.asarray(targets, dtype=float).reshape(scores.shape)
+        return int(np.count_nonzero((scores > threshold) == (wanted > threshold))) / scores.size
     right = total = 0
     for output, target in zip(outputs, targets, strict=True):
         scores = _numbers(output)
@@ -179,7 +197,10 @@ def accuracy(outputs, targets, loss: str) -> float:
 
 def r2_score(outputs, targets) -> float:
     """The coefficient of determination 1 - SS_res / SS_tot over every output number."""
-    predicted = np.array([_numbers(o) for o in outputs], dtype=float)
+    if isinstance(outputs, np.ndarray):
+        predicted = outputs.reshape(len(outputs), -1).astype(float)
+    else:
+        predicted = np.array([_numbers(o) for o in outputs], dtype=float)
     actual = np.asarray(targets, dtype=float).reshape(predicted.shape)
     residual = float(((actual - predicted) ** 2).sum())
     total = float(((actual - actual.mean(axis=0)) ** 2).sum())
@@ -187,14 +208,6 @@ def r2_score(outputs, targets) -> float:
 
 
 # -- engines: how one batch is run ------------------------------------------------------------
-
-
-@dataclass
-class StepResult:
-    """What one batch gave: its loss (penalties included) as a float and its output numbers."""
-
-    loss: float
-    outputs: list
 
 
 class ScalarEngine:
@@ -235,6 +248,21 @@ class ScalarEngine:
         with _fewer_collections(), autograd.no_grad():
             outputs = self._forward(rows)
             return StepResult(self.loss_fn(outputs, targets).data, _detached(outputs))
+
+    # What fit asks of every engine besides steps (nn.tape_engine.TapeEngine has the same).
+
+    def rows(self, X: np.ndarray) -> list:
+        """The per-row container fit indexes batches from: one list of floats per row."""
+        return X.tolist()
+
+    def clip(self, max_norm: float) -> float:
+        return clip_grad_norm(self.parameters, max_norm, error_if_nonfinite=True)
+
+    def step(self, optimizer) -> None:
+        optimizer.step()
+
+    def sync(self) -> None:
+        """The Values always hold the parameters: nothing to write back."""
 
 
 # A step builds tens of thousands of nodes that all live until its end: the
@@ -277,6 +305,7 @@ def fit(
     diagnostics: bool = False,
     clip_grad: float | None = None,
     snapshots: bool = False,
+    engine: str = "auto",
 ) -> History:
     """Trains ``model`` on (X, y) for ``epochs`` epochs and returns the ``History``.
 
@@ -289,7 +318,10 @@ def fit(
     (see ``nn.monitor``). clip_grad: scale each step's gradients to at most
     this total L2 norm (``clip_grad_norm``) before the optimizer steps.
     snapshots: keep ``history.snapshots`` (the parameters before training and
-    after each epoch).
+    after each epoch). engine: "auto" trains on a compiled tape when the model
+    and loss trace and the tape's first step agrees with the scalar engine's,
+    else on scalars (``history.engine_reason`` says why); "tape" insists
+    (TraceError or ValueError with the reason); "scalar" never traces.
     """
     loss_name, loss_fn = _loss(loss)
     _check_output_for(loss_name, model)
@@ -319,14 +351,18 @@ def fit(
     patience = None if early_stopping is None else positive_int(early_stopping, "early_stopping")
     metric_name, metric_fn = _metric(metric, loss_name)
     if loss_name == "hinge":
-        y = _signed(y)
-        y_val = None if y_val is None else _signed(y_val)
-    rows, rows_val = X.tolist(), None if X_val is None else X_val.tolist()
-    engine = ScalarEngine(model, loss_fn, optimizer.params, l1, l2)
+        y = L.signed_labels(y)
+        y_val = None if y_val is None else L.signed_labels(y_val)
     monitor = _monitor(diagnostics, model)
     clip_grad = _clip_grad(clip_grad)
+    engine, engine_reason = choose_engine(
+        engine, model, loss, loss_name, ScalarEngine(model, loss_fn, optimizer.params, l1, l2),
+        optimizer, X, y, l1, l2, diagnostics=diagnostics, evaluation=X_val is not None,
+    )
+    rows, rows_val = engine.rows(X), None if X_val is None else engine.rows(X_val)
 
-    history = History(metric_name=metric_name, loss_name=loss_name)
+    history = History(metric_name=metric_name, loss_name=loss_name, engine=engine.name,
+                      engine_reason=engine_reason)
     if snapshots:
         history.snapshots.append(model.state_dict())
     best, best_loss, waited = None, math.inf, 0
@@ -342,7 +378,7 @@ def fit(
             for step, start in enumerate(range(0, len(rows), batch_size), start=1):
                 batch = order[start : start + batch_size]
                 batch_y = y[batch]
-                batch_rows = [rows[i] for i in batch]
+                batch_rows = _take(rows, batch)
                 if monitor is None:
                     result = engine.train_step(batch_rows, batch_y)
                 else:
@@ -350,19 +386,20 @@ def fit(
                                                 last=start + batch_size >= len(rows))
                 _check_finite(result.loss, epoch, step, optimizer.lr, model, batch_rows)
                 if clip_grad is not None:
-                    _clip(optimizer.params, clip_grad, epoch, step, model)
-                optimizer.step()
+                    _clip(engine, clip_grad, epoch, step, model)
+                engine.step(optimizer)
                 if monitor is not None:
                     monitor.stepped()
                 total += result.loss * len(batch)
                 if metric_fn is not None:
-                    outputs.extend(result.outputs)
+                    outputs.append(result.outputs)
                     targets.extend(batch_y)
+            engine.sync()  # the Values hold the parameters for whatever reads them now
             # The epoch's record is complete before any column grows, so the
             # columns always have equal lengths.
             record = {"loss": total / len(rows)}
             if metric_fn is not None:
-                record["metric"] = metric_fn(outputs, targets)
+                record["metric"] = metric_fn(_joined(outputs), targets)
             if X_val is not None:
                 val_loss, val_metric = _evaluate(engine, model, rows_val, y_val, metric_fn)
                 record["val_loss"] = val_loss
@@ -395,6 +432,7 @@ def fit(
         # Tidying up is not interrupted: a Ctrl-C landing here is noted, as one in
         # the last epoch would have been.
         with deferred_interrupts(on_interrupt=lambda: setattr(history, "interrupted", True)):
+            engine.sync()
             if history.interrupted:
                 optimizer.zero_grad()
             if bar is not None:
@@ -406,19 +444,22 @@ def fit(
     return history
 
 
-def evaluate(model, X, y, loss="mse", metric=None) -> dict[str, float]:
+def evaluate(model, X, y, loss="mse", metric=None, engine: str = "auto") -> dict[str, float]:
     """{"loss": mean loss, <metric name>: metric} on (X, y), under no_grad in eval mode.
 
-    ``loss`` and ``metric`` are read as by ``fit`` (the metric follows the loss by default).
+    ``loss`` and ``metric`` are read as by ``fit`` (the metric follows the loss by default);
+    ``engine`` as by fit: "auto" evaluates on a tape when the model traces and agrees
+    with the scalar engine on the first rows.
     """
     loss_name, loss_fn = _loss(loss)
     _check_output_for(loss_name, model)
     metric_name, metric_fn = _metric(metric, loss_name)
     X, y = _arrays(X, y, "X", "y")
     if loss_name == "hinge":
-        y = _signed(y)
-    engine = ScalarEngine(model, loss_fn, [])
-    value, measured = _evaluate(engine, model, X.tolist(), y, metric_fn)
+        y = L.signed_labels(y)
+    engine = evaluation_engine(engine, model, loss, loss_name, ScalarEngine(model, loss_fn, []),
+                               X, y)
+    value, measured = _evaluate(engine, model, engine.rows(X), y, metric_fn)
     return {"loss": value} if metric_fn is None else {"loss": value, metric_name: measured}
 
 
@@ -441,6 +482,18 @@ def _detached(outputs) -> list:
     return [o.data if isinstance(o, Value) else [v.data for v in o] for o in outputs]
 
 
+def _joined(batches: list):
+    """The epoch's outputs from its batches': one array when the tape gave arrays."""
+    if batches and all(isinstance(b, np.ndarray) for b in batches):
+        return np.concatenate(batches)
+    return [output for batch in batches for output in batch]
+
+
+def _take(rows, batch):
+    """The batch's rows: an array's (the tape engine's) or a list's (the scalar engine's)."""
+    return rows[batch] if isinstance(rows, np.ndarray) else [rows[i] for i in batch]
+
+
 def _latest(history: History) -> dict:
     shown = {"loss": f"{history.loss[-1]:.4g}"}
     if history.metric:
@@ -452,6 +505,8 @@ def _latest(history: History) -> dict:
 
 def _check_finite(loss: float, epoch: int, step: int, lr: float, model=None, rows=None) -> None:
     if not math.isfinite(loss):
+        if isinstance(rows, np.ndarray):
+            rows = rows.tolist()
         raise FloatingPointError(
             f"the loss became {loss} at epoch {epoch}, step {step}: training diverged. "
             f"Try a smaller learning rate than {lr:g} (e.g. {lr / 10:g}) or standardise the inputs."
@@ -472,10 +527,10 @@ def _clip_grad(clip_grad) -> float | None:
     return None if clip_grad is None else checked_max_norm(clip_grad, "clip_grad")
 
 
-def _clip(parameters, max_norm: float, epoch: int, step: int, model) -> None:
+def _clip(engine, max_norm: float, epoch: int, step: int, model) -> None:
     """Clips the step's gradients; a non-finite gradient stops training before it is applied."""
     try:
-        clip_grad_norm(parameters, max_norm, error_if_nonfinite=True)
+        engine.clip(max_norm)
     except FloatingPointError:
         # Scaling would spread the nan over every gradient (as torch does) and the
         # update would carry it into every weight: stop while the weights are finite.
@@ -564,8 +619,9 @@ def _metric(metric, loss_name: str):
             metric = "r2"
         else:
             return None, None
-    if callable(metric):
-        return getattr(metric, "__name__", "metric"), metric
+    if callable(metric):  # it receives the outputs as floats or lists of floats, as documented
+        return getattr(metric, "__name__", "metric"), lambda outputs, targets: metric(
+            outputs.tolist() if isinstance(outputs, np.ndarray) else outputs, targets)
     if metric == "accuracy":
         if loss_name not in _CLASSIFICATION:
             raise ValueError(f"metric 'accuracy' needs a classification loss, not {loss_name!r}")
@@ -629,7 +685,4 @@ def _hold_out(X, y, fraction: float, rng):
     return X[train], y[train], X[held], y[held]
 
 
-def _signed(y):
-    """Labels 0/1 as -1/+1 for the hinge loss (labels already -1/+1 stay)."""
-    y = np.asarray(y, dtype=float)
-    return np.where(y > 0, 1.0, -1.0) if set(np.unique(y)) <= {0.0, 1.0} else y
+_signed = L.signed_labels  # (nn.diagnostics maps hinge labels as fit does)

@@ -17,7 +17,7 @@ from attacks import interrupt_at, popen_python, run_python
 import nn
 from nn._interrupts import deferred_interrupts
 
-OURS = ("nn/train.py", "nn/optim.py", "nn/_interrupts.py")
+OURS = ("nn/train.py", "nn/tape_engine.py", "nn/optim.py", "nn/_interrupts.py")
 
 
 @pytest.fixture(autouse=True)
@@ -141,6 +141,11 @@ class RecordingSGD(nn.SGD):
         self.trajectory.append([p.data for p in self.params])
 
 
+def among(parameters, trajectory) -> bool:
+    """parameters equal one point of the trajectory (1e-12 relative)."""
+    return any(np.allclose(parameters, point, rtol=1e-12, atol=1e-15) for point in trajectory)
+
+
 def train(optimizer_class=nn.SGD, box=None):
     model = nn.MLP(2, [2, 1], seed=0)
     if box is not None:
@@ -156,7 +161,7 @@ def test_ctrl_c_anywhere_in_fit_keeps_equal_columns_and_a_completed_step():
     trajectory = reference.trajectory
     assert full.epochs == 2 and len(trajectory) == 3
     watched_passes = [
-        (lambda name: name.endswith(OURS), 1),  # every line of fit, the optimizer, the guard
+        (lambda name: name.endswith(OURS), 1),  # every line of fit, its engines, optimizer, guard
         (None, 41),  # and every 41st line anywhere (engine, losses, metric, signal, numpy)
     ]
     escapes = returns = 0
@@ -180,16 +185,23 @@ def test_ctrl_c_anywhere_in_fit_keeps_equal_columns_and_a_completed_step():
                 assert len(history.snapshots) == history.epochs + 1, target
                 # one step per epoch (full batch): the parameters are those after the last
                 # recorded epoch, or after the step of the epoch Ctrl-C cut short
-                assert parameters in trajectory[history.epochs : history.epochs + 2], target
-                assert history.interrupted or (history.epochs == 2 and parameters == trajectory[2])
+                # (fit trains on the tape: its sums round in numpy's order, so "the same
+                # parameters" is 1e-12 relative, far below one step's change)
+                assert among(parameters, trajectory[history.epochs : history.epochs + 2]), target
+                assert history.interrupted or (
+                    history.epochs == 2 and among(parameters, trajectory[2:]))
             elif escaped:
                 escapes += 1
                 # only before training began (building the model, fit's argument checks)
                 # or after it ended (the first bytecodes of fit's tidy-up), never mid-way
-                assert parameters in (None, trajectory[0], trajectory[-1]), target
+                assert parameters is None or among(parameters, [trajectory[0], trajectory[-1]]), \
+                    target
             if seen < target:
                 break
-    assert returns > 1000 and escapes > 0  # Ctrl-C landed everywhere, inside fit and around it
+    # Ctrl-C landed everywhere, inside fit and around it (on the tape an epoch runs fewer
+    # lines of these files than on scalars; an interrupt during the tape's first-step
+    # check, before training, escapes as one during fit's argument checks does)
+    assert returns > 500 and escapes > 0
 
 
 # -- chainrule train ---------------------------------------------------------------------------
@@ -205,11 +217,11 @@ def fit(*args, callbacks=(), **options):
     return real_fit(*args, callbacks=(*callbacks, ctrl_c), **options)
 nn.fit = fit
 if sys.argv[1] == "0":  # Ctrl-C inside the first epoch: at its first optimizer step
-    step = nn.optim.Optimizer.step
-    def first_step(self):
-        os.kill(os.getpid(), signal.SIGINT)
-        return step(self)
-    nn.optim.Optimizer.step = first_step
+    for name in ("step", "step_arrays"):  # on scalars, or on the tape's parameter vector
+        def first_step(self, *arrays, step=getattr(nn.optim.Optimizer, name)):
+            os.kill(os.getpid(), signal.SIGINT)
+            return step(self, *arrays)
+        setattr(nn.optim.Optimizer, name, first_step)
 from viz.cli import main
 sys.exit(main(sys.argv[2:]))
 """

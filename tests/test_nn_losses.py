@@ -59,7 +59,14 @@ def test_hinge_loss_is_micrograds_max_margin():
     loss = nn.hinge_loss(scores, [1, 1, 1])
     assert loss.data == pytest.approx((0 + 0.5 + 1.25) / 3)
     with pytest.raises(ValueError, match="-1 or \\+1"):
-        nn.hinge_loss(scores, [1, 0, 1])
+        nn.hinge_loss(scores, [1, 0, -1])
+    with pytest.raises(ValueError, match="-1 or \\+1"):
+        nn.hinge_loss(scores, [1, 2, 1])
+
+
+def test_hinge_loss_reads_0_1_labels_as_fit_maps_them():
+    scores = [Value(2.0), Value(0.5), Value(-0.25)]
+    assert nn.hinge_loss(scores, [1, 0, 1]).data == nn.hinge_loss(scores, [1, -1, 1]).data
 
 
 def test_penalties_accept_a_module_or_a_list():

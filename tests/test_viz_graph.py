@@ -698,11 +698,13 @@ def test_nn_moons_mlp_collapses_into_a_handful_of_boxes():
     assert len(autograd.topological_order(loss)) > 10_000
     source = draw_dot(loss, cluster="collapse", depth=1, names=model).source
     boxes = [n for n in node_lines(source) if not n.endswith("op") and n != "legend"]
-    # three layers, the 200 input numbers, the parameters, the hinge terms, the
-    # L2 terms, the root: the inputs are lifted to leaves before layer 0's scope
-    assert len(boxes) == 9
+    # three layers, the 200 input numbers, the hinge loss and the L2 penalty (each
+    # loss opens a scope named by what it is), the root: the inputs are lifted to
+    # leaves before layer 0's scope
+    assert len(boxes) == 7
     assert "<B>200 leaves</B>" in source
-    assert sorted(module_boxes(source)) == ["layers.0", "layers.1", "layers.2"]
+    assert sorted(module_boxes(source)) == ["hinge", "l2_penalty", "layers.0", "layers.1",
+                                            "layers.2"]
 
 
 def test_ipython_display_without_dot_shows_text_not_a_traceback(no_dot):

@@ -14,8 +14,9 @@ Decisions where the spec is silent:
   visible. ``history`` is an ``nn.History`` or any object or mapping with
   ``loss``, ``metric``, ``val_loss``, ``val_metric`` lists and
   ``metric_name``.
-- plot_decision_boundary evaluates the model on a grid under
-  ``autograd.no_grad()`` and in eval mode (dropout off; the mode is restored
+- plot_decision_boundary evaluates the model on a grid (on a compiled tape
+  when the model traces, else point by point under ``autograd.no_grad()``)
+  and in eval mode (dropout off; the mode is restored
   afterwards), on a ``resolution`` x ``resolution`` grid (at most 1000 per
   side, a million forward passes). A model with one output is a binary classifier: the boundary is
   where the output crosses ``threshold`` (0.5 when the last layer is a sigmoid,
@@ -32,8 +33,6 @@ import math
 from functools import cache
 
 import numpy as np
-
-import autograd
 
 from . import _style as S
 
@@ -224,21 +223,11 @@ def _class_outputs(classes, count: int) -> dict:
 
 
 def _outputs(model, points: np.ndarray) -> np.ndarray:
-    """The model's outputs (one row per point) under no_grad and in eval mode."""
-    was_training = getattr(model, "training", None)
-    if was_training and hasattr(model, "eval"):
-        model.eval()
-    try:
-        with autograd.no_grad():
-            rows = []
-            for point in points.tolist():
-                out = model(point)
-                rows.append([float(v) for v in out] if isinstance(out, (list, tuple))
-                            else [float(out)])
-    finally:
-        if was_training and hasattr(model, "train"):
-            model.train()
-    return np.array(rows, dtype=float)
+    """The model's outputs (one row per point) in eval mode: on a compiled tape when the model
+    traces (``nn.tape_engine.outputs``: a grid of points in one replay), else point by point."""
+    from nn.tape_engine import outputs
+
+    return outputs(model, points)
 
 
 def _last_activation(model) -> str | None:

@@ -151,6 +151,10 @@ def add_training_options(command, validation_help: str = "0 for none",
                          help="for the data, the weights and the shuffling (default: 0)")
     command.add_argument("--out", default="out", help="output folder (default: out)")
     command.add_argument("--no-progress", action="store_true", help="no progress bar")
+    command.add_argument("--engine", choices=("auto", "tape", "scalar"), default="auto",
+                         help="what trains: auto (a compiled tape when the model traces, else "
+                         "the scalar engine), tape (insist) or scalar (default: auto; "
+                         "tune's trials always run on auto)")
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -477,12 +481,14 @@ def _fit_and_report(args, problem: Problem) -> int:
             batch_size=args.batch_size or None,
             validation=args.validation or None,
             progress=not args.no_progress, seed=args.seed,
-            diagnostics=args.diagnostics, snapshots=args.model == "mlp",
+            diagnostics=args.diagnostics, snapshots=args.model == "mlp", engine=args.engine,
             metric=classifier_metric(task, loss),
         )
     except KeyboardInterrupt:  # Ctrl-C that fit could not catch: before its first epoch
         history = nn.History(interrupted=True,
                              snapshots=[model.state_dict()] if args.model == "mlp" else [])
+    except nn.tape_engine.EngineError as error:
+        raise UsageError(f"--engine tape: {error}") from None
     except nn.norm.BatchTooSmallError:
         raise UsageError(
             "--norm batch needs batches of at least 2 rows, but this --batch-size leaves a "
