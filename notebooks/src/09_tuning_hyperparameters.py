@@ -159,7 +159,7 @@ print(repr(again))
 try:
     nn.tune(X, y, {"lr": [0.1]}, strategy="bayes", storage=storage, study="moons", **small)
 except ValueError as error:
-    print("refused:", str(error)[:110], "...")
+    print("refused:", str(error).replace(folder, "<folder>")[:110], "...")
 """),
     md("""
 The same study can be shared by several machines at once: each runs
