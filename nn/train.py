@@ -82,6 +82,7 @@ import numpy as np
 
 import autograd
 from autograd import Value
+from autograd import mode as _mode
 
 from . import losses as L
 from ._checks import non_negative, numeric_array, positive_int, validation_rows
@@ -368,6 +369,7 @@ def fit(
     best, best_loss, waited = None, math.inf, 0
     was_training = getattr(model, "training", True)
     bar = _progress_bar(epochs, progress)
+    outer_mode = _mode.current.get()
     try:
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
@@ -432,6 +434,9 @@ def fit(
         # Tidying up is not interrupted: a Ctrl-C landing here is noted, as one in
         # the last epoch would have been.
         with deferred_interrupts(on_interrupt=lambda: setattr(history, "interrupted", True)):
+            # A Ctrl-C landing as a module's or loss's ``with scope(...)`` closes can
+            # skip its __exit__; the caller gets back the recording mode it called with.
+            _mode.current.set(outer_mode)
             engine.sync()
             if history.interrupted:
                 optimizer.zero_grad()

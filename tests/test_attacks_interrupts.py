@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from attacks import interrupt_at, popen_python, run_python
 
+import autograd
 import nn
 from nn._interrupts import deferred_interrupts
 
@@ -208,6 +209,7 @@ def test_ctrl_c_anywhere_in_fit_keeps_equal_columns_and_a_completed_step():
 
 CTRL_C_AFTER = """
 import os, signal, sys
+import autograd
 import nn
 real_fit = nn.fit
 def fit(*args, callbacks=(), **options):
@@ -282,3 +284,25 @@ sys.exit(main(["explain", "x * y", "x=1", "y=2"]))
     assert result.returncode == 130
     assert "Traceback" not in result.stderr
     assert "chainrule explain: interrupted" in result.stderr
+
+
+@pytest.mark.parametrize("engine", ["scalar", "auto"])
+def test_ctrl_c_as_a_loss_scope_closes_leaves_no_scope_behind(engine):
+    """Every line of nn/losses.py (a scope's ``with`` line runs again as it closes): after
+    fit returns or Ctrl-C escapes it, nodes carry the caller's scope, not a loss's."""
+    outer = autograd.mode.current.get()
+    landed = 0
+    for target in range(1, 400, 3):
+        def action():
+            model = nn.MLP(2, [2, 1], seed=0)
+            return nn.fit(model, X, Y, loss="bce_with_logits", epochs=1, progress=False,
+                          seed=0, validation=(X, Y), engine=engine)
+
+        history, seen, escaped = injected(action, target, lambda name: name.endswith(
+            "nn/losses.py"))
+        landed += history is not None and history.interrupted
+        assert autograd.mode.current.get() is outer, (target, escaped)
+        assert autograd.Value(1.0).scope is None, (target, escaped)
+        if seen < target:
+            break
+    assert landed > 5 or engine == "auto"  # on the tape losses run while tracing, before training
