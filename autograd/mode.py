@@ -106,8 +106,15 @@ class scope:
             # The cache is bounded for programs that make up scope names freely.
             if cached and len(_inner_modes) < _MAX_CACHED_MODES:
                 _inner_modes[key] = inner
-        self._token = current.set(inner)
-        return inner
+        # An exception (Ctrl-C) landing between the set and the return would skip
+        # __exit__, since ``with`` has not taken the result yet: put the outer mode
+        # back then. The try costs nothing when nothing is raised.
+        try:
+            self._token = current.set(inner)
+            return inner
+        except BaseException:
+            current.set(outer)
+            raise
 
     def __exit__(self, *exc_info) -> None:
         current.reset(self._token)

@@ -356,10 +356,15 @@ def fit(
         y_val = None if y_val is None else L.signed_labels(y_val)
     monitor = _monitor(diagnostics, model)
     clip_grad = _clip_grad(clip_grad)
-    engine, engine_reason = choose_engine(
-        engine, model, loss, loss_name, ScalarEngine(model, loss_fn, optimizer.params, l1, l2),
-        optimizer, X, y, l1, l2, diagnostics=diagnostics, evaluation=X_val is not None,
-    )
+    outer_mode = _mode.current.get()  # given back however Ctrl-C lands (see the finally)
+    try:
+        engine, engine_reason = choose_engine(
+            engine, model, loss, loss_name, ScalarEngine(model, loss_fn, optimizer.params, l1, l2),
+            optimizer, X, y, l1, l2, diagnostics=diagnostics, evaluation=X_val is not None,
+        )
+    except BaseException:
+        _mode.current.set(outer_mode)
+        raise
     rows, rows_val = engine.rows(X), None if X_val is None else engine.rows(X_val)
 
     history = History(metric_name=metric_name, loss_name=loss_name, engine=engine.name,
@@ -369,7 +374,6 @@ def fit(
     best, best_loss, waited = None, math.inf, 0
     was_training = getattr(model, "training", True)
     bar = _progress_bar(epochs, progress)
-    outer_mode = _mode.current.get()
     try:
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()

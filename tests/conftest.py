@@ -84,3 +84,16 @@ def pytest_runtest_setup(item):
             if IN_CI:
                 pytest.fail(f"{message}; in CI a missing program is a failure")
             pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def no_recording_mode_left_behind():
+    """Every test leaves autograd's recording mode as it found it: a scope or no_grad()
+    left open (say by a Ctrl-C landing as one opens) would change every later test."""
+    import autograd.mode
+
+    before = autograd.mode.current.get()
+    yield
+    after = autograd.mode.current.get()
+    autograd.mode.current.set(before)  # one leak is reported once, not by every later test
+    assert after is before, f"the test left autograd's mode changed: {after}"
