@@ -15,6 +15,13 @@ import numbers
 from autograd import Value
 
 
+def numbers_of(output) -> list[float]:
+    """A model's output for one sample (a Value, a number or a list of them) as floats."""
+    if isinstance(output, (Value, numbers.Real)):
+        output = [output]
+    return [float(o) for o in output]
+
+
 def _is_number(x) -> bool:
     return isinstance(x, (Value, numbers.Real)) or getattr(x, "ndim", None) == 0
 

@@ -46,6 +46,7 @@ from autograd import Value, ieee
 from . import _shapes
 from . import losses as L
 from ._interrupts import deferred_interrupts
+from ._shapes import numbers_of
 from .module import MLP, Layer, Module, _dropout_masks
 
 ENGINES = ("auto", "tape", "scalar")
@@ -682,17 +683,11 @@ def outputs(model, X) -> np.ndarray:
         if traced is not None:
             return traced
         with autograd.no_grad():
-            return np.array([_numbers(_forward_one(model, row)) for row in X.tolist()],
+            return np.array([numbers_of(_forward_one(model, row)) for row in X.tolist()],
                             dtype=float).reshape(len(X), -1)
     finally:
         if was_training and hasattr(model, "train"):
             model.train()
-
-
-def _numbers(out) -> list[float]:
-    if isinstance(out, (list, tuple)):
-        return [float(v) for v in out]
-    return [float(out)]
 
 
 def _traced_outputs(model, X: np.ndarray) -> np.ndarray | None:
@@ -712,5 +707,5 @@ def _traced_outputs(model, X: np.ndarray) -> np.ndarray | None:
         out = traced.tape.forward_arrays(traced.columns(X, None), params=traced.base)
     out = np.array(out, dtype=float).reshape(len(X), -1)  # a copy: the tape reuses its arrays
     with autograd.no_grad():
-        reference = [_numbers(_forward_one(model, row)) for row in X[:CHECK_ROWS].tolist()]
+        reference = [numbers_of(_forward_one(model, row)) for row in X[:CHECK_ROWS].tolist()]
     return out if _close(out[:CHECK_ROWS], reference) else None

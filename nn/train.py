@@ -87,6 +87,7 @@ from autograd import mode as _mode
 from . import losses as L
 from ._checks import non_negative, numeric_array, positive_int, validation_rows
 from ._interrupts import deferred_interrupts
+from ._shapes import numbers_of
 from .data import _generator
 from .monitor import Monitor, checked_max_norm, clip_grad_norm, divergence_report
 from .optim import OPTIMIZERS, Optimizer
@@ -159,13 +160,6 @@ class History:
 # -- metrics on output numbers ----------------------------------------------------------------
 
 
-def _numbers(output) -> list[float]:
-    """An output (a Value, a number or a list of them) as a list of floats."""
-    if isinstance(output, (Value, numbers.Real)):
-        output = [output]
-    return [float(o) for o in output]
-
-
 def accuracy(outputs, targets, loss: str) -> float:
     """Fraction of predictions that are right, reading the outputs the way ``loss`` reads them.
 
@@ -184,7 +178,7 @@ def accuracy(outputs, targets, loss: str) -> float:
         return int(np.count_nonzero((scores > threshold) == (wanted > threshold))) / scores.size
     right = total = 0
     for output, target in zip(outputs, targets, strict=True):
-        scores = _numbers(output)
+        scores = numbers_of(output)
         if loss == "cross_entropy":
             right += max(range(len(scores)), key=scores.__getitem__) == int(target)
             total += 1
@@ -201,7 +195,7 @@ def r2_score(outputs, targets) -> float:
     if isinstance(outputs, np.ndarray):
         predicted = outputs.reshape(len(outputs), -1).astype(float)
     else:
-        predicted = np.array([_numbers(o) for o in outputs], dtype=float)
+        predicted = np.array([numbers_of(o) for o in outputs], dtype=float)
     actual = np.asarray(targets, dtype=float).reshape(predicted.shape)
     residual = float(((actual - predicted) ** 2).sum())
     total = float(((actual - actual.mean(axis=0)) ** 2).sum())
