@@ -72,8 +72,8 @@ def topological_order(root: Value) -> list[Value]:
 _current_mode = _mode.current.get
 
 _ADD, _SUB, _MUL, _DOT, _RELU = P.C_ADD, P.C_SUB, P.C_MUL, P.C_DOT, P.C_RELU
-_SUM, _SQUARE, _TANH, _NEG = P.C_SUM, P.C_SQUARE, P.C_TANH, P.C_NEG
-_DIV, _POWK = P.C_DIV, P.C_POWK
+_SUM, _SQUARE, _POWK, _TANH = P.C_SUM, P.C_SQUARE, P.C_POWK, P.C_TANH
+_FIRST_UNARY, _FIRST_N_ARY = P.FIRST_UNARY, P.FIRST_N_ARY
 _pow = math.pow
 _CLOSURE, _LABEL = P.HAND_BUILT_CLOSURE, P.HAND_BUILT_LABEL
 
@@ -98,25 +98,30 @@ def _inner_order(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:
     held = []
     if root.grad:
         held.append((root, root.grad))
-        root.grad = 0.0
     order: list[Value] = []
     if not root._prev:
+        root.grad = 0.0
         return order, held
-    seen = {root}
-    # As topological_order, with the leaves handled where they are met.
+    # As topological_order, with the leaves handled where they are met. An inner
+    # node is marked visited by the zero its gradient is reset to: a float object
+    # made for this pass, which nothing else refers to, so ``grad is visited``
+    # answers what a set of seen nodes would, for less. It is 0.0 like any other,
+    # so backward's sums come out the same.
+    visited = float(0)
+    root.grad = visited
     stack = [root, None]
     children = root._prev
     while True:
         if len(children) == 2:  # most nodes: unrolled, the second operand pushed first
             first, second = children
             if second._prev:
-                if second not in seen:
+                if second.grad is not visited:
                     stack.append(second)
             elif second.grad:
                 held.append((second, second.grad))
                 second.grad = 0.0
             if first._prev:
-                if first not in seen:
+                if first.grad is not visited:
                     stack.append(first)
             elif first.grad:
                 held.append((first, first.grad))
@@ -124,7 +129,7 @@ def _inner_order(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:
         else:
             for child in reversed(children):
                 if child._prev:
-                    if child not in seen:
+                    if child.grad is not visited:
                         stack.append(child)
                 elif child.grad:
                     held.append((child, child.grad))
@@ -135,12 +140,11 @@ def _inner_order(root: Value) -> tuple[list[Value], list[tuple[Value, float]]]:
                 order.append(stack.pop())
                 if not stack:
                     return order, held
-            elif node not in seen:
+            elif node.grad is not visited:
                 break
-        seen.add(node)
         if node.grad:
             held.append((node, node.grad))
-            node.grad = 0.0
+        node.grad = visited
         stack.append(node)
         stack.append(None)
         children = node._prev
@@ -169,7 +173,44 @@ def backward(root: Value, grad: float = 1.0) -> None:
         rule = node._rule
         code = rule.code
         upstream = node.grad  # complete: every consumer of node ran already
-        if code == _DOT:  # children: the weights, then the inputs
+        if code < _FIRST_UNARY:
+            a, b = node._prev
+            if code == _ADD:
+                a.grad += upstream
+                b.grad += upstream
+            elif code == _MUL:
+                a.grad += upstream * b.data
+                b.grad += upstream * a.data
+            elif code == _SUB:
+                a.grad += upstream
+                b.grad -= upstream
+            else:  # a / b
+                divisor = b.data
+                try:
+                    local_a, local_b = 1.0 / divisor, -(node.data / divisor)
+                except ZeroDivisionError:  # the row gives IEEE's infinities
+                    _generic(node, rule, upstream)
+                else:
+                    a.grad += upstream * local_a
+                    b.grad += upstream * local_b
+        elif code < _FIRST_N_ARY:
+            (child,) = node._prev
+            if code == _RELU:
+                child.grad += upstream * (1.0 if child.data > 0.0 else 0.0)
+            elif code == _SQUARE:
+                child.grad += upstream * (2.0 * child.data)
+            elif code == _POWK:
+                exponent = rule.param
+                try:
+                    child.grad += upstream * (exponent * _pow(child.data, exponent - 1))
+                except (OverflowError, ValueError):  # pow's domain: the row decides
+                    _generic(node, rule, upstream)
+            elif code == _TANH:
+                out = node.data
+                child.grad += upstream * (1.0 - out * out)
+            else:  # -x
+                child.grad -= upstream
+        elif code == _DOT:  # children: the weights, then the inputs
             children = node._prev
             half = len(children) >> 1
             weights, inputs = children[:half], children[half:]
@@ -177,38 +218,9 @@ def backward(root: Value, grad: float = 1.0) -> None:
                 w.grad += upstream * x.data
             for w, x in zip(weights, inputs, strict=False):
                 x.grad += upstream * w.data
-        elif code == _ADD:
-            a, b = node._prev
-            a.grad += upstream
-            b.grad += upstream
-        elif code == _MUL:
-            a, b = node._prev
-            a.grad += upstream * b.data
-            b.grad += upstream * a.data
-        elif code == _RELU:
-            (child,) = node._prev
-            child.grad += upstream * (1.0 if child.data > 0.0 else 0.0)
         elif code == _SUM:
             for child in node._prev:
                 child.grad += upstream
-        elif code == _SUB:
-            a, b = node._prev
-            a.grad += upstream
-            b.grad -= upstream
-        elif code == _SQUARE:
-            (child,) = node._prev
-            child.grad += upstream * (2.0 * child.data)
-        elif code == _POWK and _powk(node, upstream, rule.param):
-            pass
-        elif code == _DIV and _div(node, upstream):
-            pass
-        elif code == _TANH:
-            out = node.data
-            (child,) = node._prev
-            child.grad += upstream * (1.0 - out * out)
-        elif code == _NEG:
-            (child,) = node._prev
-            child.grad -= upstream
         elif code == _CLOSURE:  # micrograd's idiom: the node's own _backward
             rule.fn()
         elif code != _LABEL:
@@ -234,29 +246,6 @@ class Step:
     node: Value
     upstream: float
     contributions: tuple[tuple[Value, float, float], ...]
-
-
-def _powk(node: Value, upstream: float, exponent) -> bool:
-    """x ** k's rule written out; False (nothing done) where pow raises: the row decides."""
-    (child,) = node._prev
-    try:
-        child.grad += upstream * (exponent * _pow(child.data, exponent - 1))
-    except (OverflowError, ValueError):
-        return False
-    return True
-
-
-def _div(node: Value, upstream: float) -> bool:
-    """a / b's rule written out; False (nothing done) for b == 0: the row decides."""
-    a, b = node._prev
-    divisor = b.data
-    try:
-        local_a, local_b = 1.0 / divisor, -(node.data / divisor)
-    except ZeroDivisionError:
-        return False
-    a.grad += upstream * local_a
-    b.grad += upstream * local_b
-    return True
 
 
 def _generic(node: Value, rule, upstream: float) -> None:

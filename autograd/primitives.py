@@ -74,6 +74,18 @@ def _pow(x, y):  # in the Value path x is always a Value
     return x**y
 
 
+# Codes of the rows whose chain rule the engine's backward writes out (engine.py),
+# numbered by arity so that backward finds a row in a few comparisons: binary
+# rows below FIRST_UNARY, unary rows below FIRST_N_ARY, then the n-ary ones.
+# GENERIC rows call local_grads; HAND_BUILT_CLOSURE and HAND_BUILT_LABEL are
+# micrograd-style nodes (value.py).
+(C_ADD, C_MUL, C_SUB, C_DIV,
+ C_RELU, C_SQUARE, C_POWK, C_TANH, C_NEG,
+ C_DOT, C_SUM,
+ GENERIC, HAND_BUILT_CLOSURE, HAND_BUILT_LABEL) = range(14)
+FIRST_UNARY, FIRST_N_ARY = C_RELU, C_DOT
+
+
 @dataclass(frozen=True, eq=False)
 class Primitive:
     """One row of the table.
@@ -103,7 +115,7 @@ class Primitive:
     kinks: tuple[float, ...] = ()
     family: str = ""
     param: float | None = None
-    code: int = 0  # how the engine's backward dispatches the row (see the codes below)
+    code: int = GENERIC  # how the engine's backward dispatches the row (see the codes above)
 
     def __post_init__(self):
         if not self.family:
@@ -187,12 +199,6 @@ def _logsumexp_grads(*values_and_out):
 def _sum_grads(*values_and_out):
     return (1.0,) * (len(values_and_out) - 1)
 
-
-# Codes of the rows whose chain rule the engine's backward writes out (engine.py).
-# HAND_BUILT_CLOSURE and HAND_BUILT_LABEL are micrograd-style nodes (value.py).
-(GENERIC, C_ADD, C_SUB, C_MUL, C_DOT, C_RELU, C_SUM, C_SQUARE, C_TANH, C_NEG, C_DIV,
- C_POWK) = range(12)
-HAND_BUILT_CLOSURE, HAND_BUILT_LABEL = -1, -2
 
 ADD = Primitive("+", 2, operator.add, lambda a, b, out: (1.0, 1.0), code=C_ADD)
 SUB = Primitive("-", 2, operator.sub, lambda a, b, out: (1.0, -1.0), code=C_SUB)

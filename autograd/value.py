@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Iterable
 
 from . import ieee
@@ -27,6 +28,8 @@ _to_float_or_inf = ieee.to_float
 
 _mul = P.MUL.forward
 _fsum = math.fsum
+_math_pow = math.pow
+_power_of = P.power_of
 
 
 def _to_float(data) -> float:
@@ -96,20 +99,30 @@ def _lift(other):
         return NotImplemented
 
 
-def _binary(rule: P.Primitive):
-    """The method ``self <op> other`` for a binary row, with _record's fast path inlined."""
+def _binary(rule: P.Primitive, fast_forward=None):
+    """The method ``self <op> other`` for a binary row, with _record's fast path inlined.
+
+    ``fast_forward`` is the plain float operation (``operator.truediv`` for
+    ``/``), tried first; where it raises ZeroDivisionError the row's own
+    forward gives IEEE's answer.
+    """
     forward = rule.forward
+    plain = forward if fast_forward is None else fast_forward
 
     def method(self, other):
         if type(other) is not Value:
             other = _lift(other)
             if other is NotImplemented:
                 return NotImplemented
+        try:
+            data = plain(self.data, other.data)
+        except ZeroDivisionError:
+            data = forward(self.data, other.data)
         mode = _current_mode()
         if not mode.fast:
-            return _record(rule, (self, other), forward(self.data, other.data))
+            return _record(rule, (self, other), data)
         node = _new(Value)
-        node.data = forward(self.data, other.data)
+        node.data = data
         node.grad = 0.0
         node._prev = (self, other)
         node._rule = rule
@@ -117,6 +130,28 @@ def _binary(rule: P.Primitive):
         node._scope = mode.scope
         return node
 
+    return method
+
+
+def _unary(rule: P.Primitive):
+    """The method ``self.<op>()`` for a unary row, with _record's fast path inlined."""
+    forward = rule.forward
+
+    def method(self):
+        data = forward(self.data)
+        mode = _current_mode()
+        if not mode.fast:
+            return _record(rule, (self,), data)
+        node = _new(Value)
+        node.data = data
+        node.grad = 0.0
+        node._prev = (self,)
+        node._rule = rule
+        node.label = ""
+        node._scope = mode.scope
+        return node
+
+    method.__name__, method.__qualname__ = rule.name, f"Value.{rule.name}"
     return method
 
 
@@ -286,12 +321,16 @@ class Value:
     __add__ = _binary(P.ADD)
     __sub__ = _binary(P.SUB)
     __mul__ = _binary(P.MUL)
-    __truediv__ = _binary(P.DIV)
+    __truediv__ = _binary(P.DIV, operator.truediv)
 
     def __pow__(self, exponent):
-        if type(exponent) is int:
-            rule = P.power_of(exponent)
-            return _record(rule, (self,), rule.forward(self.data))
+        if type(exponent) is int:  # micrograd's x**2: the row's forward inlined
+            rule = _power_of(exponent)
+            try:
+                data = _math_pow(self.data, exponent)
+            except (OverflowError, ValueError):  # the row gives IEEE's answer
+                data = rule.forward(self.data)
+            return _record(rule, (self,), data)
         if isinstance(exponent, Value):
             return apply(P.POW, self, exponent)
         if not isinstance(exponent, numbers.Real):
@@ -332,38 +371,21 @@ class Value:
 
     # -- primitives as methods ---------------------------------------------------------
 
-    def exp(self):
-        return _record(P.EXP, (self,), P.EXP.forward(self.data))
-
-    def log(self):
-        return _record(P.LOG, (self,), P.LOG.forward(self.data))
-
-    def sqrt(self):
-        return _record(P.SQRT, (self,), P.SQRT.forward(self.data))
-
-    def tanh(self):
-        return _record(P.TANH, (self,), P.TANH.forward(self.data))
-
-    def sigmoid(self):
-        return _record(P.SIGMOID, (self,), P.SIGMOID.forward(self.data))
-
-    def relu(self):
-        return _record(P.RELU, (self,), P.RELU.forward(self.data))
+    exp = _unary(P.EXP)
+    log = _unary(P.LOG)
+    sqrt = _unary(P.SQRT)
+    tanh = _unary(P.TANH)
+    sigmoid = _unary(P.SIGMOID)
+    relu = _unary(P.RELU)
 
     def leaky_relu(self, slope: float = P.LEAKY_RELU_SLOPE):
         rule = P.leaky_relu_of(float(slope))
         return _record(rule, (self,), rule.forward(self.data))
 
-    def abs(self):
-        return _record(P.ABS, (self,), P.ABS.forward(self.data))
-
+    abs = _unary(P.ABS)
     __abs__ = abs
-
-    def sin(self):
-        return _record(P.SIN, (self,), P.SIN.forward(self.data))
-
-    def cos(self):
-        return _record(P.COS, (self,), P.COS.forward(self.data))
+    sin = _unary(P.SIN)
+    cos = _unary(P.COS)
 
     # -- comparisons on data; == and hash stay identity ------------------------------
 

@@ -237,12 +237,16 @@ class ScalarEngine:
                 for p in self.parameters:
                     p.grad = 0.0
                 value.backward()
-            return StepResult(value.data, _detached(outputs))
+            result = StepResult(value.data, _detached(outputs))
+            del outputs, value  # the graph goes while collections are still few (see below)
+        return result
 
     def evaluate(self, rows, targets) -> StepResult:
         with _fewer_collections(), autograd.no_grad():
             outputs = self._forward(rows)
-            return StepResult(self.loss_fn(outputs, targets).data, _detached(outputs))
+            result = StepResult(self.loss_fn(outputs, targets).data, _detached(outputs))
+            del outputs
+        return result
 
     # What fit asks of every engine besides steps (nn.tape_engine.TapeEngine has the same).
 
@@ -263,7 +267,9 @@ class ScalarEngine:
 # A step builds tens of thousands of nodes that all live until its end: the
 # collector's default threshold (700 new objects) would scan them again and
 # again, although a graph holds no reference cycle. The threshold is raised for
-# the step and put back after it.
+# the step and put back after it, once the step has dropped its graph: reference
+# counting frees the graph and takes its nodes off the collector's count, where
+# putting the threshold back first would scan the whole graph once more.
 _STEP_GC_THRESHOLD = 100_000
 
 

@@ -303,3 +303,45 @@ def test_a_graph_holds_at_most_250_bytes_per_node_after_backward():
         tracemalloc.stop()
     nodes = len(topological_order(out))
     assert held / nodes <= 250, f"{held / nodes:.0f} bytes per node over {nodes} nodes"
+
+
+def _diamond_graph():
+    """Inner nodes with several consumers, a leaf used three times."""
+    x, y = Value(0.6), Value(-1.1)
+    shared = x * y + x
+    top = (shared.tanh() * shared + shared**3) / (y - x)
+    return x, y, top
+
+
+def test_backward_after_an_interrupted_backward_gives_the_same_gradients():
+    # backward marks the nodes it has visited in their .grad; a pass stopped halfway
+    # (Ctrl-C in a micrograd closure here) must not make the next pass skip nodes.
+    x, y, top = _diamond_graph()
+    top.backward()
+    expected = (x.grad, y.grad)
+
+    x, y, top = _diamond_graph()
+    hook = Value(0.0, (top,), "interrupt")
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    hook._backward = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        hook.backward()  # every node of top's graph was visited, none has gradient yet
+    assert x.grad == y.grad == 0.0
+    top.backward()
+    assert (x.grad, y.grad) == expected
+
+
+def test_backward_visits_each_shared_node_once_and_zeroes_no_caller_gradient():
+    x, y, top = _diamond_graph()
+    steps = list(autograd.backward_steps(top))
+    x.grad = y.grad = 0.0
+    for node in topological_order(top):
+        node.grad = 0.0
+    top.backward()
+    by_steps = {id(step.node): step.upstream for step in steps}
+    assert all(node.grad == by_steps[id(node)] for node in topological_order(top))
+    top.backward()  # the second pass doubles exactly, shared nodes included
+    assert all(node.grad == 2 * by_steps[id(node)] for node in topological_order(top))

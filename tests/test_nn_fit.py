@@ -291,3 +291,34 @@ def test_snapshots_must_be_a_bool_and_need_a_module():
     with pytest.raises(TypeError, match=r"state_dict\(\)"):
         fit(Bare(), X, y, epochs=1, snapshots=True, progress=False)
     fit(Bare(), X, y, epochs=1, progress=False)  # without snapshots it trains
+
+
+def test_a_scalar_training_step_never_has_the_collector_scan_its_graph():
+    # A step's graph has no reference cycle: reference counting frees it. The step
+    # raises the collector's threshold while the graph lives and puts it back only
+    # once the graph is gone, so no collection ever walks the graph's nodes.
+    import gc
+
+    from nn.losses import hinge_loss
+    from nn.train import ScalarEngine
+
+    X, y = data.moons(100, seed=0)
+    model = MLP(2, [16, 16, 1], seed=0)
+    engine = ScalarEngine(model, hinge_loss, model.parameters(), l2=1e-4)
+    rows, targets = X.tolist(), (2 * y - 1).tolist()
+    young = []  # objects the collector would walk, at each collection's start
+
+    def record(phase, info):
+        if phase == "start" and info["generation"] == 0:
+            young.append(len(gc.get_objects(generation=0)))
+
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.callbacks.append(record)
+    try:
+        step = engine.train_step(rows, targets)
+    finally:
+        gc.callbacks.remove(record)
+    assert max(young, default=0) < 1_000  # the graph: about 11,000 nodes
+    assert gc.get_threshold() == thresholds
+    assert step.loss > 0 and any(p.grad for p in model.parameters())
