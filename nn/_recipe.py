@@ -51,16 +51,17 @@ def build_optimizer(args: dict, parameters):
 
 
 def train(X, y, args: dict, loss, outputs: int, seed, validation=None, callbacks=(),
-          progress: bool = False, snapshots: bool = False):
+          progress: bool = False, snapshots: bool = False, engine: str = "auto"):
     """(model, history): the MLP of ``args`` built from ``seed`` and fitted on (X, y)
-    (``snapshots``: fit keeps each epoch's parameters, for the training player)."""
+    (``snapshots``: fit keeps each epoch's parameters, for the training player;
+    ``engine``: fit's)."""
     args = {**DEFAULTS, **args}
     model = build_model(X.shape[1], outputs, args, loss, seed)
     history = fit(
         model, X, y, loss=loss, optimizer=build_optimizer(args, model.parameters()),
         epochs=args["epochs"], batch_size=args["batch_size"], validation=validation,
         early_stopping=args["early_stopping"], progress=progress, callbacks=callbacks,
-        l1=args["l1"], l2=args["l2"], seed=seed, snapshots=snapshots,
+        l1=args["l1"], l2=args["l2"], seed=seed, snapshots=snapshots, engine=engine,
     )
     return model, history
 

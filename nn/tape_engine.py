@@ -583,7 +583,8 @@ def check(engine: TapeEngine, scalar, rows: np.ndarray, targets, names=None,
     return found
 
 
-def _check_requested(requested: str) -> None:
+def check_engine(requested: str) -> None:
+    """ValueError unless ``requested`` is one of ENGINES (fit's and tune's ``engine``)."""
     if requested not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, "
                          f"got {requested!r}")
@@ -617,7 +618,7 @@ def choose_engine(requested: str, model, loss, loss_name: str, scalar, optimizer
                   evaluation: bool = False):
     """(engine, reason): the TapeEngine when ``requested`` allows and the tape agrees with
     ``scalar`` on the first rows, else ``scalar`` and why (``requested == "tape"``: raises)."""
-    _check_requested(requested)
+    check_engine(requested)
     if requested == "scalar":
         return scalar, None
     parameters = scalar.parameters
@@ -640,7 +641,7 @@ def choose_engine(requested: str, model, loss, loss_name: str, scalar, optimizer
 def evaluation_engine(requested: str, model, loss, loss_name: str, scalar, rows, targets):
     """The engine ``nn.evaluate`` runs on: a TapeEngine in eval mode when it traces and agrees
     with ``scalar`` on the first rows (and there are enough rows to be worth a trace)."""
-    _check_requested(requested)
+    check_engine(requested)
     if requested == "scalar" or (requested == "auto" and len(rows) < 2 * CHECK_ROWS):
         return scalar
 

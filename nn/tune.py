@@ -44,8 +44,9 @@ Decisions where the spec is silent, documented here and in the README:
   (from the 5th on) is worse than the median of the earlier trials' at the
   same epoch stops there. A pruned trial's value is its loss when stopped.
 * A trial that diverges (fit raises FloatingPointError, or any
-  ArithmeticError), or whose batch norm meets a batch of one row, is
-  recorded "failed" with the reason; the search goes on.
+  ArithmeticError), whose batch norm meets a batch of one row, or that
+  ``engine="tape"`` cannot train (batch norm), is recorded "failed" with the
+  reason; the search goes on.
   Ctrl-C marks the running trial "failed" (reason "interrupted"), stops, and
   returns the finished trials.
 * The grid takes trial k to grid point k (Optuna's GridSampler numbers its
@@ -94,6 +95,7 @@ from .data import train_test_split
 from .losses import LOSSES
 from .module import ACTIVATIONS
 from .norm import BatchTooSmallError
+from .tape_engine import EngineError, check_engine
 from .train import _CLASSIFICATION, _progress_bar
 
 STRATEGIES = ("grid", "random", "bayes")
@@ -147,6 +149,7 @@ class _Problem:
     grid_size: int  # 0 unless strategy == "grid"
     prune: bool
     seed: int  # the study's seed
+    engine: str = "auto"  # what trains each trial (fit's engine); not part of the study
 
 
 def _task(y, loss):
@@ -209,7 +212,7 @@ def _train(problem: _Problem, params: dict, seed: int, callbacks=(), snapshots=F
     return recipe.train(problem.X_train, problem.y_train, {**problem.fixed, **params},
                         problem.loss, problem.outputs, seed,
                         validation=(problem.X_val, problem.y_val), callbacks=callbacks,
-                        snapshots=snapshots)
+                        snapshots=snapshots, engine=problem.engine)
 
 
 # -- one trial -------------------------------------------------------------------------------
@@ -245,9 +248,10 @@ def _objective(problem: _Problem, interrupts: _Interrupts, trial) -> float:
     except KeyboardInterrupt:  # Ctrl-C before fit had started
         trial.set_user_attr("reason", "interrupted (Ctrl-C)")
         raise
-    except (ArithmeticError, BatchTooSmallError) as error:
-        # Diverged (FloatingPointError names epoch, step and lr), or batch norm met a batch
-        # of one row (a searched batch_size can leave one): this trial fails, others go on.
+    except (ArithmeticError, BatchTooSmallError, EngineError) as error:
+        # Diverged (FloatingPointError names epoch, step and lr), batch norm met a batch of
+        # one row (a searched batch_size can leave one), or engine="tape" met a model the
+        # tape cannot run (a searched norm="batch"): this trial fails, others go on.
         trial.set_user_attr("reason", f"{type(error).__name__}: {error}")
         raise _TrialFailed(str(error)) from None
     if history.interrupted:  # Optuna marks the trial failed and passes this on
@@ -501,7 +505,7 @@ def _open_study(optuna, storage, name: str, setup: dict, seed_given: bool, where
 
 
 def tune(X, y, space, *, strategy="bayes", trials=20, validation=0.2, storage=None, study=None,
-         workers=1, prune=True, seed=None, progress=True, **fixed) -> TuneResult:
+         workers=1, prune=True, seed=None, progress=True, engine="auto", **fixed) -> TuneResult:
     """Searches ``space`` for the MLP with the lowest validation loss on (X, y); a TuneResult.
 
     space: {name: nn.space.choice/uniform/loguniform/integer or a list} over
@@ -509,7 +513,9 @@ def tune(X, y, space, *, strategy="bayes", trials=20, validation=0.2, storage=No
     and loss, output_activation, early_stopping). strategy: "grid", "random"
     or "bayes" (TPE). trials: how many this call runs, over all its workers.
     storage: None (in memory), an SQLAlchemy URL or a path ending in .journal;
-    study: its name (default "chainrule"). workers: local processes.
+    study: its name (default "chainrule"). workers: local processes. engine:
+    what trains each trial, as fit's ``engine`` ("auto", "tape" or "scalar"); it
+    changes the speed, not the results, so a study may be resumed with another.
     """
     optuna = _optuna()
     trials = positive_int(trials, "trials")
@@ -518,6 +524,8 @@ def tune(X, y, space, *, strategy="bayes", trials=20, validation=0.2, storage=No
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     # Everything is checked before a storage is touched, so a mistake leaves no study behind.
     problem, X, targets, classes = _problem(X, y, space, strategy, fixed, prune, seed)
+    check_engine(engine)
+    problem.engine = engine
     held_out = _describe_validation(validation)
     _split(problem, X, targets, validation, classes)
     if workers > 1:

@@ -95,6 +95,17 @@ def test_bad_search_options_are_usage_errors(capsys, tmp_path):
         assert_usage_error(status, out, err, reason)
 
 
+def test_engine_tape_fails_a_batch_norm_trial_naming_why(capsys, tmp_path):
+    space = space_file(tmp_path, {"norm": {"choice": [None, "batch"]}})
+    status, out, _ = run(capsys, "tune", "--space", space, "--strategy", "grid",
+                         "--engine", "tape", "--out", str(tmp_path / "o"), *FAST)
+    assert status == 0
+    rows = {row["norm"]: row for row in trials_csv(tmp_path / "o")}
+    assert rows["batch"]["state"] == "failed"
+    assert "engine='tape' cannot train this model" in rows["batch"]["reason"]
+    assert rows[""]["state"] == "complete"  # norm None: an empty cell
+
+
 def test_unreachable_storage_fails_naming_the_url_without_its_password(capsys, tmp_path):
     status, out, err = run(capsys, "tune", "--storage", "postgresql://me:hunter2@127.0.0.1:1/db",
                            "--out", str(tmp_path / "o"), *FAST)

@@ -175,6 +175,29 @@ def test_every_trial_is_reproducible_from_its_record_and_best_model_is_the_best_
     assert result.best_params == result.best_trial.params
 
 
+def test_engine_trains_every_trial_and_the_retrained_models():
+    scalar = nn.tune(X, Y, {"lr": [0.1, 0.3]}, strategy="grid", seed=2, engine="scalar",
+                     **SMALL)
+    taped = nn.tune(X, Y, {"lr": [0.1, 0.3]}, strategy="grid", seed=2, engine="tape", **SMALL)
+    # the two engines agree (fit's tolerance), so the studies compare
+    for one, other in zip(scalar.trials, taped.trials, strict=True):
+        assert one.value == pytest.approx(other.value, rel=1e-9)
+    assert scalar.train(0)[1].engine == "scalar"
+    assert taped.train(0)[1].engine == "tape"
+
+
+def test_engine_tape_fails_the_trials_it_cannot_train_naming_why_and_a_bad_engine_is_named():
+    # batch norm couples a batch's rows: fit(engine="tape") refuses it; the others run
+    result = nn.tune(X, Y, {"norm": [None, "batch"]}, strategy="grid", engine="tape", **SMALL)
+    states = {trial.params["norm"]: trial for trial in result.trials}
+    assert states[None].state == "complete"
+    assert states["batch"].state == "failed"
+    assert "engine='tape' cannot train this model: batch norm" in states["batch"].reason
+    with pytest.raises(ValueError, match="engine must be one of 'auto', 'tape', 'scalar', "
+                                         "got 'gpu'"):
+        nn.tune(X, Y, {"lr": [0.1]}, engine="gpu", **SMALL)
+
+
 def test_string_labels_are_classes_and_regression_targets_get_mse():
     labels = np.where(Y == 1, "inner", "outer")
     result = nn.tune(X, labels, {"lr": [0.1]}, strategy="grid", **SMALL)

@@ -154,7 +154,7 @@ def add_training_options(command, validation_help: str = "0 for none",
     command.add_argument("--engine", choices=("auto", "tape", "scalar"), default="auto",
                          help="what trains: auto (a compiled tape when the model traces, else "
                          "the scalar engine), tape (insist) or scalar (default: auto; "
-                         "tune's trials always run on auto)")
+                         "tune trains every trial with it)")
 
 
 def _hidden_sizes(text: str) -> list[int]:

@@ -110,7 +110,7 @@ def run(args) -> int:
             Xs, ys, space, strategy=args.strategy, trials=args.trials,
             validation=args.validation, storage=args.storage, study=args.study,
             workers=args.workers, prune=not args.no_prune, seed=args.seed,
-            progress=not args.no_progress, loss=loss, **fixed,
+            progress=not args.no_progress, loss=loss, engine=args.engine, **fixed,
         )
     except (ValueError, TypeError) as error:  # the space, the study's settings
         raise UsageError(str(error)) from None
