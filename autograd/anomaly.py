@@ -117,8 +117,14 @@ def _is_finite(x) -> bool:
     return math.isfinite(float(x))
 
 
-def _name(node) -> str:
-    return repr(node.label) if node.label else "(no label)"
+def _described(node, value: bool = True) -> str:
+    """``label 'y', value 0.0, scope layers.0/neurons.3``: the label and scope where set."""
+    parts = [f"label {node.label!r}"] if node.label else []
+    if value:
+        parts.append(f"value {node.data}")
+    if node.scope:
+        parts.append(f"scope {node.scope}")
+    return ", ".join(parts)
 
 
 class AnomalyChecker:
@@ -188,10 +194,10 @@ class AnomalyChecker:
         lines = [
             f"{headline}",
             f"  op: {op}",
-            f"  node: label {_name(node)}, value {node.data}",
+            f"  node: {_described(node)}",
         ]
         for index, child in enumerate(children):
-            lines.append(f"  input {index}: label {_name(child)}, value {child.data}")
+            lines.append(f"  input {index}: {_described(child)}")
         if site:
             filename, lineno, function = site[0]
             lines.append(f"  node created at {filename}:{lineno} in {function}")
@@ -207,7 +213,8 @@ class AnomalyChecker:
             lines.append(
                 f"  while backward (create_graph=True) built the local gradient of "
                 f"{_describe_call(differentiated._op, differentiated._prev)} = "
-                f"{differentiated.data}, label {_name(differentiated)}"
+                f"{differentiated.data}"
+                + (f", {names}" if (names := _described(differentiated, value=False)) else "")
             )
             where = self.site_of(differentiated)
             if where:

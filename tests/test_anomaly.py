@@ -19,6 +19,16 @@ def here(offset: int = 0) -> str:
     return f"{__file__}:{frame.f_lineno + offset}"
 
 
+def test_a_node_without_a_label_is_named_by_its_value_and_scope():
+    x = Value(0.0)
+    with detect_anomaly(), autograd.scope("layers.1"), pytest.raises(AnomalyError) as caught:
+        x.log()
+    message = str(caught.value)
+    assert "  node: value -inf, scope layers.1\n" in message
+    assert "  input 0: value 0.0\n" in message  # made outside the scope, with no label
+    assert "no label" not in message
+
+
 def test_log_of_zero_raises_in_forward_naming_op_inputs_labels_and_place():
     x = Value(0.0, label="x")
     with detect_anomaly(), pytest.raises(AnomalyError) as caught:
