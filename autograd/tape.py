@@ -318,9 +318,9 @@ def _max_local(X, out, p):
 
 
 def _logsumexp_forward(X, p, out):
-    top = np.max(X, axis=1)
+    top = X.max(axis=1)  # (the methods: numpy's functions cost a call more each)
     shift = np.where(np.isfinite(top), top, 0.0)  # no shift by an infinite or nan maximum
-    np.add(shift, np.log(np.sum(np.exp(X - shift[:, None]), axis=1)), out=out)
+    np.add(shift, np.log(np.exp(X - shift[:, None]).sum(axis=1)), out=out)
 
 
 N_ARY = {
@@ -461,7 +461,10 @@ class _NAry(_Step):
     def backward(self, S, U, GS, GU, X):
         g = self.upstream(GS, GU)
         local = self.local_fn(X, self.store(S, U)[self.out], self.param)
-        c = np.broadcast_to(g[:, None], X.shape) * local
+        if local.__class__ is float:  # sum's 1.0: the upstream, spread over the children
+            c = np.broadcast_to(g[:, None], X.shape) * local
+        else:  # an array of X's shape
+            c = g[:, None] * local
         batch = X.shape[2:]
         if self.uniform_rows is None:
             if self.sampled_rows.wanted:
@@ -625,6 +628,11 @@ class Tape:
         self._steps = steps
         self._outputs = outputs  # (sampled, index) per output
         self._single = single
+        # The same, as index arrays, so that seeding and gathering the outputs is one numpy
+        # call for all of them: (slots, output positions) of the per-sample and of the
+        # uniform outputs, and whether a slot is output twice (then np.add.at adds both).
+        self._sampled_out = _positions(outputs, sampled=True)
+        self._uniform_out = _positions(outputs, sampled=False)
         self._n_sampled, self._n_uniform = n_sampled, n_uniform
         self._n_nodes = n_nodes
         self._input_names = input_names
@@ -754,11 +762,12 @@ class Tape:
         return S, U, None
 
     def _gather_outputs(self, S, U) -> np.ndarray:
-        size = S.shape[1]
-        columns = [S[i] if sampled else np.full(size, U[i]) for sampled, i in self._outputs]
-        if self._single:
-            return columns[0].copy()
-        return np.stack(columns, axis=1) if columns else np.empty((size, 0))
+        outputs = np.empty((S.shape[1], len(self._outputs)))
+        slots, where, _ = self._sampled_out
+        outputs[:, where] = S[slots].T
+        slots, where, _ = self._uniform_out
+        outputs[:, where] = U[slots]
+        return outputs[:, 0] if self._single else outputs
 
     def forward_arrays(self, columns, params=None) -> np.ndarray:
         """The outputs over a batch: (B,) or (B, k). ``params`` overrides the parameters.
@@ -784,11 +793,13 @@ class Tape:
             seed = self._seed(seed, S.shape[1])
             GS = self._slots(S.shape[1], gradients=True)
             GU = np.zeros(U.shape)
-            for j, (sampled, i) in enumerate(self._outputs):
-                if sampled:
-                    GS[i] += seed[:, j]
-                else:
-                    GU[i] += seed[:, j].sum()
+            slots, where, repeated = self._sampled_out
+            if repeated:
+                np.add.at(GS, slots, seed[:, where].T)
+            else:
+                GS[slots] += seed[:, where].T
+            slots, where, _ = self._uniform_out
+            np.add.at(GU, slots, seed[:, where].sum(axis=0))
             for step, cached in zip(reversed(steps), reversed(kept), strict=True):
                 step.backward(S, U, GS, GU, cached)
         outputs = self._gather_outputs(S, U)
@@ -849,6 +860,15 @@ class Tape:
         for p, g in zip(self.parameters, param_grads.tolist(), strict=True):
             p.grad += g
         return outputs, input_grads
+
+
+def _positions(outputs, sampled: bool) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(slots, positions among the outputs, a slot repeated?) of the sampled or uniform
+    outputs of ``outputs`` ((sampled, slot) per output)."""
+    chosen = [(i, j) for j, (is_sampled, i) in enumerate(outputs) if is_sampled == sampled]
+    slots = np.array([i for i, _ in chosen], dtype=np.intp)
+    where = np.array([j for _, j in chosen], dtype=np.intp)
+    return slots, where, len(set(slots.tolist())) < len(slots)
 
 
 def _numbers(values, name: str) -> np.ndarray:

@@ -26,6 +26,7 @@ arrays; ``state_as_lists()`` turns it back into lists of floats, and
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -101,14 +102,7 @@ class Optimizer:
         """True when ``_updated_arrays`` is defined with (or below) every class that defines
         ``_updated``, ``step`` or ``_step_lr``: a subclass that changes the scalar step only
         (its formula, or ``step()`` itself, e.g. to record something) has no array step."""
-        mro = cls.__mro__
-
-        def owner(name):
-            return next((i for i, c in enumerate(mro) if name in c.__dict__), len(mro))
-
-        arrays = owner("_updated_arrays")
-        return arrays < len(mro) and all(
-            arrays <= owner(name) for name in ("_updated", "step", "_step_lr"))
+        return _has_array_step(cls)
 
     def step_arrays(self, data: np.ndarray, grad: np.ndarray) -> None:
         """``step()`` on vectors: ``data`` (updated in place) and ``grad``, in ``params`` order."""
@@ -346,3 +340,15 @@ def cosine_decay(lr: float, steps: int, min_lr: float = 0.0) -> Callable[[int], 
     lr, min_lr = non_negative(lr, "lr"), non_negative(min_lr, "min_lr")
     steps = positive_int(steps, "cosine_decay's steps")
     return lambda k: min_lr + (lr - min_lr) * (1.0 + math.cos(math.pi * min(k, steps) / steps)) / 2
+
+
+@functools.cache  # asked at every step of the tape engine; a class's answer never changes
+def _has_array_step(cls) -> bool:
+    mro = cls.__mro__
+
+    def owner(name):
+        return next((i for i, c in enumerate(mro) if name in c.__dict__), len(mro))
+
+    arrays = owner("_updated_arrays")
+    return arrays < len(mro) and all(
+        arrays <= owner(name) for name in ("_updated", "step", "_step_lr"))
