@@ -798,8 +798,8 @@ class Tape:
                 np.add.at(GS, slots, seed[:, where].T)
             else:
                 GS[slots] += seed[:, where].T
-            slots, where, _ = self._uniform_out
-            np.add.at(GU, slots, seed[:, where].sum(axis=0))
+            for i, j in zip(*self._uniform_out[:2], strict=True):  # rare: no input reaches it
+                GU[i] += seed[:, j].sum()
             for step, cached in zip(reversed(steps), reversed(kept), strict=True):
                 step.backward(S, U, GS, GU, cached)
         outputs = self._gather_outputs(S, U)

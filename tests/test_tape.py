@@ -445,6 +445,16 @@ def test_outputs_may_be_inputs_parameters_or_constants():
     assert_close(input_grads, [4.0, 4.0])
 
 
+def test_a_node_output_twice_gets_both_seeds():
+    w = Value(3.0)
+    tape = trace(lambda a: (lambda y: [y, y + 1.0, y])(a * w), 1.0)  # y: one node, twice
+    outputs, grads, (input_grads,) = tape.backward_arrays(
+        [np.array([1.0, 2.0])], seed=np.array([[1.0, 10.0, 100.0], [1.0, 10.0, 100.0]]))
+    assert_close(outputs, [[3.0, 4.0, 3.0], [6.0, 7.0, 6.0]])
+    assert_close(grads, [111.0 * (1.0 + 2.0)])
+    assert_close(input_grads, [333.0, 333.0])
+
+
 def test_len_and_repr_describe_the_tape():
     model = MLP(2, [4, 1], seed=4)
     tape = trace(lambda a, b: model([a, b]), 0.0, 0.0)
