@@ -210,11 +210,11 @@ class AnomalyChecker:
             lines.append("  node created outside detect_anomaly(), so its place is unknown")
         differentiated = self.differentiating if phase == "forward" else None
         if differentiated is not None:
+            names = _described(differentiated, value=False)
             lines.append(
                 f"  while backward (create_graph=True) built the local gradient of "
                 f"{_describe_call(differentiated._op, differentiated._prev)} = "
-                f"{differentiated.data}"
-                + (f", {names}" if (names := _described(differentiated, value=False)) else "")
+                f"{differentiated.data}" + (f", {names}" if names else "")
             )
             where = self.site_of(differentiated)
             if where:

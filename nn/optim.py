@@ -342,7 +342,9 @@ def cosine_decay(lr: float, steps: int, min_lr: float = 0.0) -> Callable[[int], 
     return lambda k: min_lr + (lr - min_lr) * (1.0 + math.cos(math.pi * min(k, steps) / steps)) / 2
 
 
-@functools.cache  # asked at every step of the tape engine; a class's answer never changes
+# Asked at every step of the tape engine, so answered once per class (a method patched
+# onto a class after its first step is not seen; subclassing is the way to change a step).
+@functools.cache
 def _has_array_step(cls) -> bool:
     mro = cls.__mro__
 
